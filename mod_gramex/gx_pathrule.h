@@ -1,0 +1,23 @@
+/* gx_pathrule: Gramex FileHandler allow/ignore matching (spec f.5) and the
+ * glob rules used by imports (spec c.2). */
+#ifndef GX_PATHRULE_H
+#define GX_PATHRULE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+/* Python fnmatch semantics, case-insensitive: '*' matches any run including
+ * '/', '?' one char, [seq], [!seq]. Pattern P is tried as "*" "/" P against the
+ * whole absolute path, as Gramex does. */
+int gx_fnmatch_path(const char *pattern, const char *abspath);
+
+/* ignore/allow decision: 1 = allowed. lists of const char* patterns. */
+int gx_path_allowed(const apr_array_header_t *ignore, const apr_array_header_t *allow,
+                    const char *abspath);
+
+/* pathlib-style glob relative to `dir` ('*' within one component, matching
+ * dot-names too; '**' any depth). Results are absolute paths sorted by path
+ * components (case-sensitive). */
+apr_array_header_t *gx_glob(apr_pool_t *p, const char *dir, const char *pattern);
+
+#endif

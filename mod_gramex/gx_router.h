@@ -1,0 +1,43 @@
+/* gx_router: match a request path against thousands of url regexes with a
+ * cost that does not grow with the number of routes.
+ *
+ * Each regex's literal prefix (the text before its first regex construct)
+ * goes into a byte trie; a request walks the trie along its path and only
+ * the routes whose literal prefix it passed are tried, in route order,
+ * with PCRE2 (JIT where available). Built once per config generation. */
+#ifndef GX_ROUTER_H
+#define GX_ROUTER_H
+
+#include <apr_pools.h>
+#include "gx_diag.h"
+
+#define GX_MAX_CAPTURES 16
+
+typedef struct gx_router gx_router;
+
+typedef struct {
+    int route;                         /* index into the regex array, -1 = no match */
+    int ngroups;                       /* capture groups in that regex */
+    apr_size_t ovector[2 * (GX_MAX_CAPTURES + 1)]; /* start/end pairs; unset = (size_t)-1 */
+    int has_named;                     /* regex uses named groups */
+} gx_match;
+
+/* regexes[i] are complete patterns as gx_pattern_to_regex returns them
+ * (Python re syntax, anchored at the start by the matcher, `$` at the end).
+ * Python-only syntax is translated: (?P<n>..) is accepted by PCRE2 already,
+ * \Z -> \z. A regex that fails to compile adds an error naming
+ * names[i]/files[i]:lines[i] (any of these may be NULL) and that route never matches.
+ * Compiled code is freed by a cleanup on p. */
+gx_router *gx_router_build(apr_pool_t *p, const char *const *regexes, int n,
+                           const char *const *names, const char *const *files,
+                           const int *lines, gx_diags *d);
+/* Thread-safe; allocates nothing per call beyond the caller's `m` (uses a
+ * per-thread match-data cache only if given scratch: pass NULL to allocate
+ * from `scratch_pool`). */
+int gx_router_match(const gx_router *r, const char *path, apr_size_t len,
+                    apr_pool_t *scratch_pool, gx_match *m);
+int gx_router_count(const gx_router *r);
+/* Number of routes tried for the last match statistics (for tests and bench). */
+int gx_router_candidates(const gx_router *r, const char *path, apr_size_t len);
+
+#endif
