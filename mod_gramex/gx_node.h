@@ -31,6 +31,7 @@ struct gx_node {
     long long i;            /* GX_INT value; GX_BOOL: 0 or 1 */
     double f;               /* GX_FLOAT value */
     const char *str;        /* GX_STR/GX_DATE text; for other scalars the source text */
+    const char *src;        /* text as written, before variable substitution (NULL = unchanged) */
     int n;                  /* GX_MAP: number of pairs; GX_LIST: number of items */
     int cap;
     gx_node **keys;         /* GX_MAP only: n keys */
