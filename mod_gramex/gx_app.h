@@ -1,0 +1,112 @@
+/* gx_app: the resolved app model. Turns the merged configuration (gx_load)
+ * into what a request needs: the url table in Gramex's match order, each
+ * entry's handling (file, proxy, redirect, upstream), its effective kwargs,
+ * header tables and file rules, and one combined matcher. Built once per
+ * config generation; requests only read it. */
+#ifndef GX_APP_H
+#define GX_APP_H
+
+#include "gx_node.h"
+#include "gx_diag.h"
+#include "gx_load.h"
+#include "gx_router.h"
+#include <apr_tables.h>
+
+typedef enum {
+    GX_KIND_FILE,       /* FileHandler: served by Apache from disk */
+    GX_KIND_PROXY,      /* ProxyHandler: mod_proxy */
+    GX_KIND_REDIRECT,   /* tornado.web.RedirectHandler */
+    GX_KIND_UPSTREAM,   /* needs Gramex itself: Python handlers, auth:, transforms */
+    GX_KIND_BROKEN      /* Gramex would fail its setup: every request answers 500 */
+} gx_kind;
+
+/* One response header rule. pattern != NULL: applies only to files matching
+ * it (FileHandler per-file headers, spec f.8). value == NULL: remove. */
+typedef struct {
+    const char *pattern;
+    const char *name;
+    const char *value;
+} gx_header;
+
+typedef enum {
+    GX_PATH_FILE,       /* one file for every match */
+    GX_PATH_DIR,        /* directory + first capture */
+    GX_PATH_STAR,       /* '*' replaced by the first capture */
+    GX_PATH_MAP         /* regex -> template (spec f.1 mapping form) */
+} gx_path_kind;
+
+typedef struct {
+    const char *regex;          /* key, `$` appended */
+    void *code;                 /* pcre2_code_8 * */
+    const char *target;         /* absolute template with {0} {name} */
+} gx_path_map_entry;
+
+typedef struct {
+    gx_path_kind path_kind;
+    const char *path;                   /* absolute (FILE, DIR, STAR) */
+    const char *root;                   /* directory no request may leave */
+    apr_array_header_t *path_map;       /* gx_path_map_entry (MAP) */
+    const char *map_default;            /* `default:` kwarg for MAP templates */
+    apr_array_header_t *default_filename;   /* const char * */
+    int index;                          /* directory listing */
+    apr_array_header_t *ignore;         /* const char * patterns */
+    apr_array_header_t *allow;
+    apr_array_header_t *transforms;     /* patterns whose files need Gramex */
+    apr_array_header_t *headers;        /* gx_header, applied in order */
+} gx_file_conf;
+
+typedef struct {
+    int status;
+    const char *body;               /* file contents read at config time */
+    const char *content_type;
+} gx_error_page;
+
+typedef struct {
+    const char *name;
+    const char *pattern;            /* after substitution, before normalisation */
+    const char *regex;              /* what is matched */
+    const char *handler;            /* as written, "gramex.handlers." stripped */
+    double priority;
+    gx_node *kwargs;                /* effective: after handlers.<H> and BaseHandler */
+    const char *file;
+    int line;
+    gx_kind kind;
+    const char *upstream_reason;    /* UPSTREAM/BROKEN: why Apache cannot run it */
+    apr_array_header_t *methods;    /* const char *, uppercase; NULL = handler default */
+    gx_file_conf *fh;               /* FILE only */
+    const char *target;             /* PROXY url / REDIRECT url template */
+    int permanent;                  /* REDIRECT */
+    int websocket;                  /* WebSocketHandler */
+    apr_array_header_t *error_pages;    /* gx_error_page */
+} gx_route;
+
+typedef struct {
+    const char *yaml_path;
+    const char *run_dir;
+    gx_loaded *loaded;
+    apr_array_header_t *routes;         /* gx_route *, in match order */
+    gx_router *router;
+    apr_array_header_t *base_headers;   /* gx_header from handlers.BaseHandler.headers */
+    int server_header_off;              /* BaseHandler.headers.Server: false */
+    apr_hash_t *protected_files;        /* abs path -> "" : config files, never served */
+    apr_hash_t *mime;                   /* ".ext" lowercased -> type, from mime: */
+} gx_app;
+
+typedef struct {
+    int has_upstream;       /* GramexUpstream given: no warning per upstream route */
+} gx_app_opts;
+
+gx_app *gx_app_build(apr_pool_t *p, gx_loaded *loaded, const char *yaml_path,
+                     const char *run_dir, const gx_app_opts *o, gx_diags *d);
+
+/* Render a scalar header value as Gramex does (str(); True/False); NULL for
+ * null/false (remove). Sets *bad for floats, lists, maps, control chars. */
+const char *gx_header_value(apr_pool_t *p, const gx_node *v, int *bad);
+
+const char *gx_kind_name(gx_kind k);
+
+/* Is abspath one of the app's config files or a file we never serve
+ * (dotfiles, gramex*.yaml, .secrets*), whatever allow lists say. */
+int gx_app_never_serve(const gx_app *app, const char *root, const char *abspath);
+
+#endif
