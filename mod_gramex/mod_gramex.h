@@ -1,0 +1,61 @@
+/* mod_gramex glue: shared between the module's httpd-facing files.
+ * The core (gx_*) never includes this. */
+#ifndef MOD_GRAMEX_H
+#define MOD_GRAMEX_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "gx_app.h"
+
+#ifndef GX_DEFAULT_GRAMEXPATH
+#define GX_DEFAULT_GRAMEXPATH "/usr/share/apache2/gramex"
+#endif
+
+/* Our own log tags (docs/log-tags.md): never httpd's AH numbers. */
+#define GX_LOGNO(n) "GX" #n ": "
+
+/* Handler names set by translate_name for responses we generate. */
+#define GX_HANDLER_UNAVAILABLE "gramex-unavailable"
+#define GX_HANDLER_LISTING "gramex-listing"
+
+typedef struct {
+    const char *config_path;    /* absolute gramex.yaml, or NULL */
+    int config_off;             /* GramexConfig Off */
+    int config_own;             /* set in this server's own section (not inherited) */
+    const char *config_where;   /* "file:line" of the directive, for messages */
+    const char *gramexpath;     /* GramexPath, NULL = default */
+    apr_array_header_t *upstreams;  /* const char * URLs */
+    gx_app *app;                /* loaded at check_config, pconf lifetime */
+    gx_diags *diags;            /* what loading it reported */
+    const char *app_source;     /* how the app was found, for the startup log */
+} gx_server_conf;
+
+/* Per-request state, from translate_name to the handler. */
+typedef struct {
+    const gx_app *app;
+    const gx_route *route;
+    const char *root;       /* FILE: the route's root directory */
+    const char *dir;        /* FILE: directory to list (GX_HANDLER_LISTING) */
+    const char *url_path;   /* normalised request path */
+    int compress;           /* gzip candidate */
+} gx_request;
+
+extern module AP_MODULE_DECLARE_DATA gramex_module;
+
+gx_server_conf *gx_sconf(const server_rec *s);
+gx_request *gx_req(const request_rec *r);
+
+/* mod_gramex_load.c: load every server's app at check_config */
+int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+void gx_log_apps(apr_pool_t *ptemp, server_rec *s);
+
+/* mod_gramex_request.c: request hooks */
+void gx_register_request_hooks(apr_pool_t *p);
+
+/* mod_gramex_files.c: FileHandler routes. Returns OK (r->filename and
+ * r->finfo set, or a listing/handler chosen) or an HTTP status. */
+int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m);
+int gx_listing_handler(request_rec *r);
+
+#endif
