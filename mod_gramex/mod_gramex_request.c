@@ -89,14 +89,6 @@ static int redirect(request_rec *r, const gx_route *rt, const char *path, const 
     return rt->permanent ? HTTP_MOVED_PERMANENTLY : HTTP_MOVED_TEMPORARILY;
 }
 
-/* Requests for which our own handler writes the response. */
-static int use_handler(request_rec *r, const char *handler)
-{
-    r->handler = handler;
-    r->filename = apr_pstrcat(r->pool, "gramex:", r->uri, NULL);
-    return OK;
-}
-
 static int translate(request_rec *r)
 {
     gx_server_conf *c = gx_sconf(r->server);
@@ -144,9 +136,8 @@ static int translate(request_rec *r)
                       rt->upstream_reason);
         return HTTP_INTERNAL_SERVER_ERROR;
     default:
-        /* proxy and upstream routes: mod_gramex_proxy takes them when it is
-         * configured; never served from disk */
-        return use_handler(r, GX_HANDLER_UNAVAILABLE);
+        /* proxy and upstream routes: never served from disk */
+        return gx_proxy_dispatch(r, gr, &m);
     }
 }
 
