@@ -58,6 +58,9 @@ void gx_register_request_hooks(apr_pool_t *p);
 int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m);
 int gx_listing_handler(request_rec *r);
 
+/* mod_gramex_status.c: SetHandler gramex-status */
+int gx_status_handler(request_rec *r);
+
 /* mod_gramex_proxy.c: PROXY and UPSTREAM routes -> mod_proxy (or 503). */
 int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m);
 

@@ -240,4 +240,5 @@ void gx_register_request_hooks(apr_pool_t *p)
     ap_hook_insert_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(unavailable_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(gx_listing_handler, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(gx_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
