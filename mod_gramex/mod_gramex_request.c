@@ -89,6 +89,18 @@ static int redirect(request_rec *r, const gx_route *rt, const char *path, const 
     return rt->permanent ? HTTP_MOVED_PERMANENTLY : HTTP_MOVED_TEMPORARILY;
 }
 
+/* An admin's <Location> with SetHandler (gramex-status, server-status,
+ * balancer-manager) wins over the app's routes, as it does over Alias.
+ * The walk's result is cached for the request, so core's later walk is cheap. */
+static int location_sets_handler(request_rec *r)
+{
+    core_dir_config *dc;
+    if (ap_location_walk(r) != OK)
+        return 0;
+    dc = ap_get_core_module_config(r->per_dir_config);
+    return dc && dc->expr_handler != NULL;
+}
+
 static int translate(request_rec *r)
 {
     gx_server_conf *c = gx_sconf(r->server);
@@ -107,7 +119,8 @@ static int translate(request_rec *r)
     path = gx_request_path_normalize(r->pool, raw, strcspn(raw, "?#"));
     if (!path)
         return HTTP_BAD_REQUEST;
-    if (gx_router_match(app->router, path, strlen(path), r->pool, &m) < 0)
+    if (gx_router_match(app->router, path, strlen(path), r->pool, &m) < 0
+        || location_sets_handler(r))
         return DECLINED;
     rt = APR_ARRAY_IDX(app->routes, m.route, const gx_route *);
     gr = apr_pcalloc(r->pool, sizeof(*gr));
