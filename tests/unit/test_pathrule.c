@@ -1,0 +1,104 @@
+/* gx_pathrule: Gramex's allow/ignore matching (spec f.5, checked against
+ * Python's fnmatch) and pathlib-style import globs (spec c.2). */
+#include "gx_test.h"
+#include "gx_pathrule.h"
+#include <apr_strings.h>
+#include <apr_file_io.h>
+
+static void fnmatch_rules(apr_pool_t *p)
+{
+    (void)p;
+    CHECK(gx_fnmatch_path(".*", "/srv/app/.env"));
+    CHECK(gx_fnmatch_path(".*", "/home/u/.local/app/index.html"));   /* any dot component */
+    CHECK(gx_fnmatch_path("*.py*", "/srv/my.python-app/index.html"));
+    CHECK(gx_fnmatch_path("gramex*.yaml", "/srv/app/GRAMEX.YAML"));
+    CHECK(gx_fnmatch_path("gramex*.yaml", "/x/gramex-old/a.yaml"));
+    CHECK(!gx_fnmatch_path("gramex*.yaml", "/srv/app/config.yaml"));
+    CHECK(gx_fnmatch_path("*", "/anything/at/all"));
+    CHECK(gx_fnmatch_path("*.jp*g", "/a/b/photo.JPEG"));
+    CHECK(gx_fnmatch_path("node_modules/**", "/srv/app/node_modules/x/y.js"));
+    CHECK(gx_fnmatch_path("file[0-9].txt", "/a/file7.txt"));
+    CHECK(!gx_fnmatch_path("file[!0-9].txt", "/a/file7.txt"));
+    CHECK(gx_fnmatch_path("a[b", "/x/a[b"));                         /* unclosed [ is literal */
+    CHECK(gx_fnmatch_path("?.txt", "/x/a.txt"));
+    CHECK(!gx_fnmatch_path("index.html", "/srv/app/xindex.html"));   /* "*" "/" + pattern */
+}
+
+static void allowed(apr_pool_t *p)
+{
+    /* Gramex's default lists, spec f.5 worked example */
+    apr_array_header_t *ignore = apr_array_make(p, 3, sizeof(const char *));
+    apr_array_header_t *allow = apr_array_make(p, 2, sizeof(const char *));
+    apr_array_header_t *star = apr_array_make(p, 1, sizeof(const char *));
+    apr_array_header_t *deploy = apr_array_make(p, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(ignore, const char *) = "gramex*.yaml";
+    APR_ARRAY_PUSH(ignore, const char *) = ".*";
+    APR_ARRAY_PUSH(ignore, const char *) = "*.py*";
+    APR_ARRAY_PUSH(allow, const char *) = ".allow";
+    APR_ARRAY_PUSH(allow, const char *) = "*/.conda/*/site-packages/gramex/apps/*";
+    CHECK(gx_path_allowed(ignore, allow, "/srv/app/index.html"));
+    CHECK(!gx_path_allowed(ignore, allow, "/srv/app/.env"));
+    CHECK(gx_path_allowed(ignore, allow, "/srv/app/.allow"));
+    CHECK(!gx_path_allowed(ignore, allow, "/srv/app/GRAMEX.YAML"));
+    CHECK(!gx_path_allowed(ignore, allow, "/srv/app/my.python/x.html"));
+    /* deploy.yaml: ignore "*", allow by extension */
+    APR_ARRAY_PUSH(star, const char *) = "*";
+    APR_ARRAY_PUSH(deploy, const char *) = "*.html";
+    APR_ARRAY_PUSH(deploy, const char *) = "*.json";
+    CHECK(gx_path_allowed(star, deploy, "/srv/app/package.json"));
+    CHECK(!gx_path_allowed(star, deploy, "/srv/app/data.csv"));
+    CHECK(gx_path_allowed(NULL, NULL, "/srv/app/anything"));
+}
+
+static void write_file(apr_pool_t *p, const char *path)
+{
+    apr_file_t *f;
+    apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT, p);
+    apr_file_close(f);
+}
+
+static void globbing(apr_pool_t *p)
+{
+    char *tmp, *root;
+    const char *dirs[] = {"a", "a-b", "a/deep", "b", ".hidden", NULL};
+    apr_array_header_t *m;
+    int i;
+    apr_temp_dir_get((const char **)&tmp, p);
+    root = apr_psprintf(p, "%s/gx-glob-XXXXXX", tmp);
+    {
+        apr_file_t *f;
+        apr_file_mktemp(&f, root, 0, p);     /* a unique name, then a dir in its place */
+        apr_file_close(f);
+        apr_file_remove(root, p);
+    }
+    apr_dir_make(root, APR_FPROT_OS_DEFAULT, p);
+    for (i = 0; dirs[i]; i++) {
+        apr_dir_make(apr_psprintf(p, "%s/%s", root, dirs[i]), APR_FPROT_OS_DEFAULT, p);
+        write_file(p, apr_psprintf(p, "%s/%s/gramex.yaml", root, dirs[i]));
+    }
+    m = gx_glob(p, root, "*/gramex.yaml");
+    CHECK_INT(m->nelts, 4);                  /* a, a-b, b, .hidden: '*' matches dot-names */
+    if (m->nelts == 4) {
+        CHECK_STR(APR_ARRAY_IDX(m, 0, const char *), apr_psprintf(p, "%s/.hidden/gramex.yaml", root));
+        CHECK_STR(APR_ARRAY_IDX(m, 1, const char *), apr_psprintf(p, "%s/a/gramex.yaml", root));
+        CHECK_STR(APR_ARRAY_IDX(m, 2, const char *), apr_psprintf(p, "%s/a-b/gramex.yaml", root));
+    }
+    m = gx_glob(p, root, "**/gramex.yaml");
+    CHECK_INT(m->nelts, 5);
+    m = gx_glob(p, root, "a/*/gramex.yaml");
+    CHECK_INT(m->nelts, 1);
+    m = gx_glob(p, root, "zz*/gramex.yaml");
+    CHECK_INT(m->nelts, 0);
+
+    for (i = 4; i >= 0; i--) {
+        apr_file_remove(apr_psprintf(p, "%s/%s/gramex.yaml", root, dirs[i]), p);
+        apr_dir_remove(apr_psprintf(p, "%s/%s", root, dirs[i]), p);
+    }
+    apr_dir_remove(root, p);
+}
+
+TEST_MAIN_BEGIN
+    RUN(fnmatch_rules);
+    RUN(allowed);
+    RUN(globbing);
+TEST_MAIN_END
