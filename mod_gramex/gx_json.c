@@ -107,7 +107,7 @@ static void write_node(sbuf *b, const gx_node *n, int indent, int depth, const g
         if (is_secret(redact, gx_scalar_text(b->p, n)))
             puts_(b, "\"***\"");
         else
-            puts_(b, apr_psprintf(b->p, "%lld", n->i));
+            puts_(b, gx_scalar_text(b->p, n));
         break;
     case GX_FLOAT: {
         const char *t = gx_scalar_text(b->p, n);

@@ -30,7 +30,7 @@ gx_node *gx_int_new(apr_pool_t *p, long long v, const char *file, int line)
 {
     gx_node *n = gx_node_new(p, GX_INT, file, line);
     n->i = v;
-    n->str = apr_psprintf(p, "%lld", v);
+    n->str = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
     return n;
 }
 
@@ -246,6 +246,14 @@ static const char *python_float(apr_pool_t *p, double f)
         if (strtod(buf, NULL) == f)
             break;
     }
+    /* repr() switches to exponent notation only outside 1e-4 <= |f| < 1e16 */
+    if (strchr(buf, 'e')) {
+        int exp = atoi(strchr(buf, 'e') + 1);
+        if (exp >= -4 && exp < 16) {
+            int decimals = prec - 1 - exp;
+            snprintf(buf, sizeof(buf), "%.*f", decimals > 0 ? decimals : 0, f);
+        }
+    }
     if (!strpbrk(buf, ".einn"))
         return apr_pstrcat(p, buf, ".0", NULL);
     return apr_pstrdup(p, buf);
@@ -258,7 +266,7 @@ const char *gx_scalar_text(apr_pool_t *p, const gx_node *n)
     switch (n->type) {
     case GX_NULL: return "None";
     case GX_BOOL: return n->i ? "True" : "False";
-    case GX_INT: return apr_psprintf(p, "%lld", n->i);
+    case GX_INT: return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)n->i);
     case GX_FLOAT: return python_float(p, n->f);
     case GX_STR:
     case GX_DATE: return n->str;
