@@ -62,7 +62,7 @@ def world_readable_tmp(prefix):
 class Apache:
     """A private httpd: our conf, our pid file, stopped by pid."""
 
-    BASE_MODULES = ['mpm_event', 'authz_core', 'mime', 'headers', 'alias', 'unixd', 'log_config',
+    BASE_MODULES = ['mpm_event', 'authz_core', 'mime', 'headers', 'alias',
                     'proxy', 'proxy_http', 'proxy_wstunnel', 'deflate', 'filter']
 
     def __init__(self, name, body, gramex=False, extra_modules=()):

@@ -424,10 +424,9 @@ static void warn_not_relative(apr_pool_t *p, const gx_app *app, const gx_route *
                               const gx_node *pattern, gx_diags *d)
 {
     const char *src = pattern->src ? pattern->src : pattern->str;
-    if (!pattern->file || strcmp(pattern->file, app->yaml_path) == 0)
-        return;     /* the root app's own patterns are relative to the run dir */
-    if (app->loaded && pattern->file && strstr(pattern->file, "/conf/gramex.yaml"))
-        return;
+    if (!pattern->file || strcmp(pattern->file, app->yaml_path) == 0
+        || apr_hash_get(app->loaded->source_files, pattern->file, APR_HASH_KEY_STRING))
+        return;     /* the root app and our base layer are relative to the run dir */
     if (strncmp(src, "/$YAMLURL", 9) != 0 && strncmp(src, "/${YAMLURL}", 11) != 0)
         gx_diag_add(d, GX_WARN, pattern->file, pattern->line,
                     "url %s: pattern '%s' does not start with /$YAMLURL/, so it ignores where "
@@ -435,10 +434,12 @@ static void warn_not_relative(apr_pool_t *p, const gx_app *app, const gx_route *
     (void)p;
 }
 
-static void warn_path_outside(const gx_route *rt, const gx_node *path, gx_diags *d)
+static void warn_path_outside(const gx_app *app, const gx_route *rt, const gx_node *path,
+                              gx_diags *d)
 {
     const char *src;
-    if (!path || path->type != GX_STR)
+    if (!path || path->type != GX_STR || !path->file
+        || apr_hash_get(app->loaded->source_files, path->file, APR_HASH_KEY_STRING))
         return;
     src = path->src ? path->src : path->str;
     if (strncmp(src, "$YAMLPATH", 9) != 0 && strncmp(src, "${YAMLPATH}", 11) != 0
@@ -529,7 +530,7 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
             return rt;
         }
         rt->kind = GX_KIND_FILE;
-        warn_path_outside(rt, gx_map_get(rt->kwargs, "path"), d);
+        warn_path_outside(app, rt, gx_map_get(rt->kwargs, "path"), d);
         rt->fh = file_conf(p, rt, app->run_dir, d);
         if (!rt->fh)
             return NULL;

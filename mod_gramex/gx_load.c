@@ -687,6 +687,7 @@ gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *
     gx_node *source = NULL, *app;
     const char *base_layer = o->base_layer;
     apr_finfo_t fi;
+    apr_hash_t *source_files = apr_hash_make(p);
 
     memset(&L, 0, sizeof(L));
     L.p = p;
@@ -703,9 +704,13 @@ gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *
             base_layer = candidate;
     }
     if (base_layer) {
+        int i;
         source = load_layer(&L, base_layer);
         if (!source)
             return NULL;
+        for (i = 0; i < L.files->nelts; i++)
+            apr_hash_set(source_files, APR_ARRAY_IDX(L.files, i, const char *),
+                         APR_HASH_KEY_STRING, "");
     }
     if (apr_stat(&fi, app_yaml, APR_FINFO_TYPE, p) != APR_SUCCESS) {
         gx_diag_add(d, GX_ERROR, app_yaml, 0, "the app's gramex.yaml does not exist; fix the "
@@ -723,5 +728,6 @@ gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *
     gx_map_remove(out->config, "variables");
     out->files = L.files;
     out->variables = L.vars;
+    out->source_files = source_files;
     return out;
 }

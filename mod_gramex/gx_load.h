@@ -28,6 +28,7 @@ typedef struct {
     gx_node *config;                 /* merged config mapping (never NULL on success) */
     apr_array_header_t *files;       /* const char * */
     gx_node *variables;              /* final variable table (mapping) */
+    apr_hash_t *source_files;        /* files of the source (base) layer: ours, not the app's */
 } gx_loaded;
 
 /* Returns NULL only if an error made the config unusable (errors are in d).
