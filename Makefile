@@ -63,7 +63,7 @@ define apxs_module
 	@mkdir -p $(BUILD)/apxs/$(1)
 	cp $(2) $(BUILD)/apxs/$(1)/
 	cd $(BUILD)/apxs/$(1) && $(APXS) -c $(APXS_CFLAGS) -I$(CURDIR)/mod_gramex -I$(CURDIR)/mod_gramex_secrets \
-	    -o $(1).la $(notdir $(2)) $(3) >/dev/null
+	    -o $(1).la $(notdir $(2)) $(3) >build.log 2>&1 || { cat build.log; exit 1; }
 	cp $(BUILD)/apxs/$(1)/.libs/$(1).so $@
 endef
 

@@ -308,8 +308,12 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_route *rt, const char *run_dir,
                 *slash = '\0';
         }
         else if (apr_stat(&fi, fh->path, APR_FINFO_TYPE, p) == APR_SUCCESS && fi.filetype == APR_DIR) {
+            char *root = apr_pstrdup(p, fh->path);
+            apr_size_t n = strlen(root);
+            while (n > 1 && root[n - 1] == '/')
+                root[--n] = '\0';
             fh->path_kind = GX_PATH_DIR;
-            fh->root = fh->path;
+            fh->path = fh->root = root;
         }
         else {
             char *dir = apr_pstrdup(p, fh->path), *slash = strrchr(dir, '/');

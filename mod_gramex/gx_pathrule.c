@@ -158,8 +158,11 @@ static void each_entry(apr_pool_t *p, const char *dir, char **parts, int i, int 
     apr_finfo_t fi;
     if (apr_dir_open(&d, dir, p) != APR_SUCCESS)
         return;
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+    for (;;) {
         const char *child;
+        apr_status_t rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d);
+        if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
+            break;
         if (!strcmp(fi.name, ".") || !strcmp(fi.name, ".."))
             continue;
         child = apr_pstrcat(p, dir, "/", fi.name, NULL);

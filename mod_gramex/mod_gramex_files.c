@@ -330,7 +330,10 @@ int gx_listing_handler(request_rec *r)
     if (apr_dir_open(&dir, gr->dir, r->pool) != APR_SUCCESS)
         return HTTP_FORBIDDEN;
     names = apr_array_make(r->pool, 32, sizeof(const char *));
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_LINK, dir) == APR_SUCCESS) {
+    for (;;) {
+        apr_status_t rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_LINK, dir);
+        if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
+            break;
         const char *full;
         if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..") || fi.filetype == APR_LNK)
             continue;

@@ -58,8 +58,13 @@ static int method_allowed(request_rec *r, const gx_route *rt)
     for (i = 0; i < rt->methods->nelts; i++)
         if (strcmp(APR_ARRAY_IDX(rt->methods, i, const char *), r->method) == 0)
             return 1;
-    apr_table_setn(r->err_headers_out, "Allow",
-                   apr_array_pstrcat(r->pool, rt->methods, ','));
+    /* httpd writes Allow on a 405 from r->allowed_methods */
+    r->allowed_methods->method_mask = 0;
+    for (i = 0; i < rt->methods->nelts; i++) {
+        int m = ap_method_number_of(APR_ARRAY_IDX(rt->methods, i, const char *));
+        if (m != M_INVALID)
+            r->allowed_methods->method_mask |= (AP_METHOD_BIT << m);
+    }
     return 0;
 }
 
@@ -193,6 +198,21 @@ static int is_compressible(const char *type)
                     || strstr(type, "json") || strstr(type, "xml") || strstr(type, "svg"));
 }
 
+/* mod_deflate sends ETag "x-gzip" but core compares If-None-Match with "x"
+ * (httpd bug 45023), so conditional requests of compressed files never got
+ * a 304. Compare against the plain ETag instead. */
+static void strip_gzip_etag(request_rec *r)
+{
+    const char *inm = apr_table_get(r->headers_in, "If-None-Match");
+    char *copy, *at;
+    if (!inm || !strstr(inm, "-gzip\""))
+        return;
+    copy = apr_pstrdup(r->pool, inm);
+    while ((at = strstr(copy, "-gzip\"")))
+        memmove(at, at + 5, strlen(at + 5) + 1);
+    apr_table_setn(r->headers_in, "If-None-Match", copy);
+}
+
 static int fixups(request_rec *r)
 {
     gx_request *gr = gx_req(r);
@@ -205,6 +225,8 @@ static int fixups(request_rec *r)
     else if (strncmp(r->content_type, "text/", 5) == 0 && !ap_strcasestr(r->content_type, "charset"))
         ap_set_content_type(r, apr_pstrcat(r->pool, r->content_type, "; charset=UTF-8", NULL));
     gr->compress = is_compressible(r->content_type);
+    if (gr->compress)
+        strip_gzip_etag(r);
     return DECLINED;
 }
 
