@@ -110,7 +110,8 @@ class Httpd:
                        capture_output=True)
         end = time.time() + START_TIMEOUT
         while time.time() < end:
-            if self._answers():
+            # the port accepts before post_config has logged: wait for both
+            if self._answers() and 'resuming normal operations' in self.error_log():
                 return self
             time.sleep(0.05)
         raise RuntimeError(f'httpd did not answer on {self.port}:\n{self.error_log()}')

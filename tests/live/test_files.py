@@ -3,10 +3,12 @@ headers, and what is refused (spec f.1-f.8, deploy.yaml h.2)."""
 import gzip
 import os
 
+import shutil
+
 import pytest
 import requests
 
-from gxhttpd import raw_get
+from gxhttpd import Httpd, raw_get, readable_tmpdir, write_tree
 
 APP = {
     'gramex.yaml': """
@@ -79,13 +81,17 @@ url:
 }
 
 
-@pytest.fixture
-def served(httpd, app_dir):
-    app = app_dir(APP)
+@pytest.fixture(scope='module')
+def served():
+    app = write_tree(readable_tmpdir('gxtest-files-'), APP)
     os.symlink(app / 'outside.html', app / 'static' / 'link.html')
     os.symlink('/etc', app / 'static' / 'etc')
-    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
-    return h, app
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"')
+    try:
+        yield h.start(), app
+    finally:
+        h.cleanup()
+        shutil.rmtree(app, ignore_errors=True)
 
 
 def test_allowed_file_with_headers(served):

@@ -1,0 +1,206 @@
+"""Config-time behaviour with a real httpd: errors that fail `apache2 -t`
+with file:line, startup warnings, reloads, vhosts and zero-config pickup."""
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+from gxhttpd import BUILD, REPO
+
+GOOD = """
+url:
+  page:
+    pattern: /$YAMLURL/page
+    handler: FileHandler
+    kwargs: {path: $YAMLPATH/page.html}
+"""
+
+
+def config_error(httpd, app_dir, files, main='gramex.yaml'):
+    app = app_dir(files)
+    h = httpd(f'GramexConfig "{app}/{main}"')
+    rc, out = h.check()
+    assert rc != 0, out
+    return app, out
+
+
+@pytest.mark.parametrize('files, where, words', [
+    ({'gramex.yaml': 'url:\n  a: [1\n'}, 'gramex.yaml:3', 'YAML syntax error'),
+    ({'gramex.yaml': 'url:\n  b: {}\n  b: {}\n'}, 'gramex.yaml:3', 'duplicate key (b)'),
+    ({'gramex.yaml': 'url:\n  x:\n    pattern: /$YAMLURL/(\n    handler: FileHandler\n'
+                     '    kwargs: {path: $YAMLPATH/}\n'}, 'gramex.yaml:2', 'is invalid'),
+    ({'gramex.yaml': 'url:\n  x:\n    pattern: /data$\n    handler: FileHandler\n'},
+     'gramex.yaml:3', 'write $$'),
+    ({'gramex.yaml': 'import: a.yaml\n', 'a.yaml': 'import: gramex.yaml\n'}, 'a.yaml:1',
+     'import cycle'),
+    ({'gramex.yaml': 'import: sub/x.yaml\n', 'sub/x.yaml': 'url: [1\n'}, 'sub/x.yaml:2',
+     'YAML syntax error'),
+    ({'gramex.yaml': '- just\n- a list\n'}, 'gramex.yaml:1', 'not a mapping'),
+    ({'gramex.yaml': 'url:\n  x: {handler: FileHandler}\n'}, 'gramex.yaml:2', 'no pattern'),
+    ({'gramex.yaml': 'variables:\n  X: {function: os.getpid()}\n'}, 'gramex.yaml:2',
+     'Python function'),
+])
+def test_bad_config_fails_config_test(httpd, app_dir, files, where, words):
+    app, out = config_error(httpd, app_dir, files)
+    line = next((l for l in out.splitlines() if l.startswith('gramex: ')), '')
+    assert f'{app}/{where}' in line, out
+    assert words in line, out
+
+
+def test_missing_config_file(httpd, app_dir):
+    app = app_dir({'x.txt': ''})
+    h = httpd(f'GramexConfig "{app}/nope.yaml"')
+    rc, out = h.check()
+    assert rc != 0
+    assert f'gramex: {app}/nope.yaml' in out and 'GramexConfig' in out
+
+
+def test_bad_directives(httpd):
+    h = httpd('GramexUpstream ftp://x')
+    rc, out = h.check()
+    assert rc != 0 and 'GramexUpstream' in out and 'line' in out
+    h = httpd('GramexPath /nonexistent/dir')
+    rc, out = h.check()
+    assert rc != 0 and "GramexPath: '/nonexistent/dir' is not a directory" in out
+
+
+def test_startup_warnings_name_both_locations(httpd, app_dir):
+    app = app_dir({
+        'gramex.yaml': 'import: [a/gramex.yaml, b/gramex.yaml]\nmystery: 1\n',
+        'a/gramex.yaml': 'url:\n  same: {pattern: /$YAMLURL/x, handler: FileHandler, '
+                         'kwargs: {path: $YAMLPATH/}}\n',
+        'b/gramex.yaml': 'url:\n  same: {pattern: /b/x, handler: FileHandler, '
+                         'kwargs: {path: /srv/elsewhere}}\nimport: nothere.yaml\n',
+    })
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    log = h.error_log()
+    assert f"{app}/b/gramex.yaml:2: url 'same' is defined at {app}/a/gramex.yaml:2" in log
+    assert f'{app}/gramex.yaml:2: No service named mystery' in log
+    assert 'Missing config' in log and 'nothere.yaml' in log
+    assert 'GX0001: app' in log
+
+
+def test_pattern_and_path_warnings(httpd, app_dir):
+    app = app_dir({
+        'gramex.yaml': 'import: sub/gramex.yaml\n',
+        'sub/gramex.yaml': 'url:\n  abs: {pattern: /fixed/x, handler: FileHandler, '
+                           'kwargs: {path: static/}}\n',
+    })
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    log = h.error_log()
+    assert "url abs: pattern '/fixed/x' does not start with /$YAMLURL/" in log
+    assert "url abs: path 'static/' is not under $YAMLPATH/" in log
+
+
+def test_failed_reload_keeps_serving(httpd, app_dir):
+    app = app_dir({'gramex.yaml': GOOD, 'page.html': 'v1\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    assert requests.get(f'{h.url}/page').text == 'v1\n'
+    (app / 'gramex.yaml').write_text(GOOD + '  page:\n    pattern: dup\n')
+    rc, out = h.graceful()
+    assert rc != 0 and 'duplicate key (page)' in out
+    assert requests.get(f'{h.url}/page').text == 'v1\n'
+
+
+def test_reload_picks_up_changes(httpd, app_dir):
+    app = app_dir({'gramex.yaml': GOOD, 'page.html': 'v1\n', 'other.html': 'other\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    assert requests.get(f'{h.url}/other').status_code == 404
+    (app / 'gramex.yaml').write_text(GOOD.replace('/page', '/other').replace('page.html',
+                                                                             'other.html'))
+    rc, _ = h.graceful()
+    assert rc == 0
+    assert requests.get(f'{h.url}/other').text == 'other\n'
+
+
+def test_vhosts_serve_different_apps_and_zero_config(httpd, app_dir):
+    one = app_dir({'gramex.yaml': GOOD, 'page.html': 'one\n'})
+    two = app_dir({'gramex.yaml': GOOD, 'page.html': 'two\n'})
+    # zero-config: gramex.yaml beside the file that defines the vhost
+    three = app_dir({'gramex.yaml': GOOD, 'page.html': 'three\n'})
+    h = httpd('')
+    (three / 'site.conf').write_text(f'<VirtualHost 127.0.0.1:{h.port}>\n'
+                                     '  ServerName three.test\n</VirtualHost>\n')
+    (three / 'site.conf').chmod(0o644)
+    h.write(f"""
+<VirtualHost 127.0.0.1:{h.port}>
+  ServerName one.test
+  GramexConfig "{one}/gramex.yaml"
+</VirtualHost>
+<VirtualHost 127.0.0.1:{h.port}>
+  ServerName two.test
+  GramexConfig "{two}/gramex.yaml"
+</VirtualHost>
+<VirtualHost 127.0.0.1:{h.port}>
+  ServerName off.test
+  GramexConfig Off
+</VirtualHost>
+Include "{three}/site.conf"
+""")
+    h.start()
+    get = lambda host: requests.get(f'{h.url}/page', headers={'Host': host})
+    assert get('one.test').text == 'one\n'
+    assert get('two.test').text == 'two\n'
+    assert get('three.test').text == 'three\n'
+    assert get('off.test').status_code in (403, 404)     # Apache's own handling
+    assert f'found beside {three}/site.conf' in h.error_log()
+
+
+def test_relative_gramexconfig(httpd, app_dir):
+    app = app_dir({'gramex.yaml': GOOD, 'page.html': 'rel\n'})
+    h = httpd('')
+    (app / 'vhost.conf').write_text('GramexConfig gramex.yaml\n')
+    (app / 'vhost.conf').chmod(0o644)
+    h.write(f'Include "{app}/vhost.conf"')
+    h.start()
+    assert requests.get(f'{h.url}/page').text == 'rel\n'
+
+
+def test_status_page(httpd, app_dir):
+    app = app_dir({'gramex.yaml': GOOD, 'page.html': 'x\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
+              '<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n</Location>').start()
+    data = requests.get(f'{h.url}/gramex-status?json').json()
+    names = [r['name'] for r in data['apps'][0]['routes']]
+    assert names == ['page', 'default']
+    assert data['apps'][0]['yaml'] == f'{app}/gramex.yaml'
+    html = requests.get(f'{h.url}/gramex-status').text
+    assert '<td>page</td>' in html
+
+
+def cli(*args):
+    out = subprocess.run([str(BUILD / 'gramex-config'), *args, '--gramexpath', str(REPO / 'conf')],
+                         capture_output=True, text=True)
+    return out.returncode, out.stdout, out.stderr
+
+
+def test_cli_check_dump_routes(app_dir):
+    app = app_dir({
+        'gramex.yaml': 'variables: {NUM: 5}\nimport: {sub: {path: s/gramex.yaml, '
+                       'YAMLURL: $YAMLURL/mnt/}}\nurl:\n  a: {pattern: /$YAMLURL/a, '
+                       'handler: FileHandler, priority: 2, kwargs: {path: $YAMLPATH/, '
+                       'headers: {X-N: $NUM}}}\n',
+        's/gramex.yaml': 'url:\n  b: {pattern: /$YAMLURL/b/(.*), handler: FunctionHandler}\n',
+    })
+    rc, out, err = cli('check', f'{app}/gramex.yaml')
+    assert rc == 0 and 'OK, 3 routes' in out
+    assert 'url b (FunctionHandler)' in err
+    rc, out, _ = cli('dump', f'{app}/gramex.yaml')
+    dump = json.loads(out)
+    assert list(dump) == ['url', 'handlers', 'app']
+    assert dump['url']['a']['kwargs']['headers']['X-N'] == 5
+    assert dump['url']['b']['pattern'] == '/./mnt/b/(.*)'
+    rc, out, _ = cli('routes', '--json', f'{app}/gramex.yaml')
+    routes = json.loads(out)
+    assert [r['name'] for r in routes] == ['a', 'b', 'default']
+    assert routes[1]['regex'] == '/mnt/b/(.*)$'
+    assert routes[0]['source'] == f'{app}/gramex.yaml:4'
+    assert routes[0]['kwargs']['ignore'] == ['gramex*.yaml', '.*', '*.py*']   # handler defaults
+    rc, out, _ = cli('routes', f'{app}/gramex.yaml')
+    assert re.search(r'^2\s+b\s+/mnt/b/\(\.\*\)\$\s+FunctionHandler\s+upstream', out, re.M)
+    (app / 'gramex.yaml').write_text('url: [1\n')
+    rc, _, err = cli('check', f'{app}/gramex.yaml')
+    assert rc == 1 and f'{app}/gramex.yaml:2' in err
