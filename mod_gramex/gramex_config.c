@@ -120,9 +120,11 @@ int main(int argc, const char *const *argv)
     if (!gramexpath && apr_env_get((char **)&gramexpath, "GRAMEXPATH", p) != APR_SUCCESS)
         gramexpath = GX_DEFAULT_GRAMEXPATH;
     {
-        char *cwd;
+        char *cwd, *abs_gp = NULL;
         apr_filepath_get(&cwd, APR_FILEPATH_NATIVE, p);
         apr_filepath_merge(&abs_yaml, cwd, yaml, APR_FILEPATH_NATIVE, p);
+        if (apr_filepath_merge(&abs_gp, cwd, gramexpath, APR_FILEPATH_NATIVE, p) == APR_SUCCESS)
+            gramexpath = abs_gp;
     }
     {
         char *slash = strrchr(abs_yaml, '/');

@@ -1,0 +1,53 @@
+"""The bundled demo app, served the way `./apxs-build.sh run` serves it."""
+import pytest
+import requests
+
+from gxhttpd import Httpd, REPO
+
+
+@pytest.fixture(scope='module')
+def demo():
+    h = Httpd(f'GramexConfig "{REPO}/demo/gramex.yaml"\n'
+              '<Location /gramex-status>\n SetHandler gramex-status\n Require all granted\n'
+              '</Location>')
+    try:
+        yield h.start()
+    finally:
+        h.cleanup()
+
+
+def test_home_and_sub_apps(demo):
+    r = requests.get(f'{demo.url}/')
+    assert r.status_code == 200 and 'mod_gramex demo' in r.text
+    assert r.headers['X-Demo'] == 'home' and r.headers['X-Frame-Options'] == 'SAMEORIGIN'
+    assert 'Server' not in r.headers
+    r = requests.get(f'{demo.url}/sales/')
+    assert 'Sales' in r.text and r.headers['X-App'] == 'sales'
+    r = requests.get(f'{demo.url}/people/')
+    assert 'People' in r.text and r.headers['X-App'] == 'hr'
+    assert requests.get(f'{demo.url}/people/static/hr.css').text == 'h1 { color: teal; }\n'
+    # /hr/ is not the sub-app's mount: only the base `default` route serves it, as a file
+    assert 'X-App' not in requests.get(f'{demo.url}/hr/').headers
+
+
+@pytest.mark.parametrize('path', ['/static/app.js', '/static/data.json', '/static/style.css'])
+def test_allowed(demo, path):
+    r = requests.get(demo.url + path)
+    assert r.status_code == 200
+    assert r.headers['Cache-Control'] == 'public, max-age=3600'
+
+
+@pytest.mark.parametrize('path', ['/static/.env', '/static/secret.yaml', '/static/notes.py',
+                                  '/gramex.yaml', '/sales/gramex.yaml', '/hr/gramex.yaml'])
+def test_denied(demo, path):
+    r = requests.get(demo.url + path)
+    assert r.status_code == 403
+    assert 'not-for-the-web' not in r.text
+
+
+def test_error_page_and_python_route(demo):
+    r = requests.get(f'{demo.url}/static/missing.html')
+    assert r.status_code == 404 and 'The demo has no such page' in r.text
+    assert requests.get(f'{demo.url}/hello').status_code == 503
+    routes = requests.get(f'{demo.url}/gramex-status?json').json()['apps'][0]['routes']
+    assert [r['name'] for r in routes][:2] == ['hr-static', 'hr-home']
