@@ -1,19 +1,30 @@
 """The bundled demo app, served the way `./apxs-build.sh run` serves it."""
+import os
+import shutil
+
 import pytest
 import requests
 
-from gxhttpd import Httpd, REPO
+from gxhttpd import Httpd, REPO, readable_tmpdir
 
 
 @pytest.fixture(scope='module')
 def demo():
-    h = Httpd(f'GramexConfig "{REPO}/demo/gramex.yaml"\n'
+    # a copy www-data can read, wherever the checkout lives
+    app = readable_tmpdir('gxtest-demo-') / 'demo'
+    shutil.copytree(REPO / 'demo', app)
+    for d, _, files in os.walk(app):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n'
               '<Location /gramex-status>\n SetHandler gramex-status\n Require all granted\n'
               '</Location>')
     try:
         yield h.start()
     finally:
         h.cleanup()
+        shutil.rmtree(app.parent, ignore_errors=True)
 
 
 def test_home_and_sub_apps(demo):
