@@ -253,8 +253,10 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_route *rt, const char *run_dir,
     int i;
 
     if (!path || path->type == GX_NULL) {
-        gx_diag_add(d, GX_ERROR, rt->file, rt->line,
-                    "%s: FileHandler needs kwargs.path; add path: $YAMLPATH/<dir or file>", owner);
+        rt->kind = GX_KIND_BROKEN;
+        rt->upstream_reason = "FileHandler has no kwargs.path, so Gramex fails its setup";
+        gx_diag_add(d, GX_WARN, rt->file, rt->line, "%s: FileHandler has no kwargs.path; every "
+                    "request answers 500, as in Gramex. Add path: $YAMLPATH/<dir or file>", owner);
         return NULL;
     }
     if (path->type == GX_MAP) {
@@ -282,9 +284,9 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_route *rt, const char *run_dir,
         fh->map_default = gx_scalar_text(p, gx_map_get(kw, "default"));
     }
     else if (path->type == GX_LIST) {
-        gx_diag_add(d, GX_ERROR, path->file, path->line,
-                    "%s: a list of paths (files concatenated into one response) is not supported "
-                    "by Apache; serve one file per url or proxy this url to Gramex", owner);
+        /* files concatenated into one response: only Gramex does that */
+        rt->kind = GX_KIND_UPSTREAM;
+        rt->upstream_reason = "a list of paths (files concatenated into one response) needs Gramex";
         return NULL;
     }
     else {
@@ -536,8 +538,8 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
         rt->kind = GX_KIND_FILE;
         warn_path_outside(app, rt, gx_map_get(rt->kwargs, "path"), d);
         rt->fh = file_conf(p, rt, app->run_dir, d);
-        if (!rt->fh)
-            return NULL;
+        if (!rt->fh && rt->kind == GX_KIND_FILE)
+            return NULL;        /* an error was reported */
     }
     else if (strcmp(canon, "ProxyHandler") == 0) {
         rt->kind = GX_KIND_PROXY;

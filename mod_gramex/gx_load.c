@@ -411,12 +411,12 @@ static void merge_import(loader *L, gx_node *old, const gx_node *new_conf, const
         }
         if (old->vals[j] && nv && old->vals[j]->type == GX_MAP && nv->type == GX_MAP) {
             const gx_node *ok = old->keys[j];
-            if (!strncmp(kpath, "url.", 4) && !strchr(kpath + 4, '.'))
+            if (!strcmp(path, "url"))     /* url names may contain dots */
                 gx_diag_add(L->d, GX_WARN, key->file, key->line,
                             "url '%s' is defined at %s:%d and here; the first wins and missing "
                             "keys are filled from this one. Rename one, or import with "
                             "namespace: url", gx_key_text(key), ok->file ? ok->file : "?", ok->line);
-            else if (!strncmp(kpath, "handlers.", 9) && !strchr(kpath + 9, '.'))
+            else if (!strcmp(path, "handlers"))
                 gx_diag_add(L->d, GX_WARN, key->file, key->line,
                             "handler defaults handlers.%s are also defined at %s:%d; the first "
                             "wins for each key. Define them once", gx_key_text(key),
@@ -627,8 +627,16 @@ static void prune(gx_node *n)
         }
     }
     else if (n->type == GX_LIST) {
-        for (i = 0; i < n->n; i++)
+        /* Gramex deletes null items by stale index, which can drop the wrong
+         * item when two are null; we drop exactly the nulls */
+        int j = 0;
+        for (i = 0; i < n->n; i++) {
+            if (!n->vals[i] || n->vals[i]->type == GX_NULL)
+                continue;
             prune(n->vals[i]);
+            n->vals[j++] = n->vals[i];
+        }
+        n->n = j;
     }
 }
 
