@@ -649,6 +649,11 @@ gx_app *gx_app_build(apr_pool_t *p, gx_loaded *loaded, const char *yaml_path,
     appconf = gx_map_get(loaded->config, "app");
     mime_table(p, app);
     base_headers(p, app, handlers, d);
+    {
+        const gx_node *body = gx_map_get(gx_map_get(appconf, "listen"), "max_body_size");
+        app->max_body = body && body->type == GX_INT && body->i > 0 ? (apr_off_t)body->i
+                                                                     : GX_DEFAULT_MAX_BODY;
+    }
 
     if (url && url->type != GX_MAP) {
         gx_diag_add(d, GX_ERROR, url->file, url->line, "url: must be a mapping of name: "

@@ -90,7 +90,11 @@ typedef struct {
     int server_header_off;              /* BaseHandler.headers.Server: false */
     apr_hash_t *protected_files;        /* abs path -> "" : config files, never served */
     apr_hash_t *mime;                   /* ".ext" lowercased -> type, from mime: */
+    apr_off_t max_body;                 /* app.listen.max_body_size, else GX_DEFAULT_MAX_BODY */
 } gx_app;
+
+/* Upload limit when gramex.yaml sets none (the deploy guide's 100 MB). */
+#define GX_DEFAULT_MAX_BODY ((apr_off_t)100 * 1024 * 1024)
 
 typedef struct {
     int has_upstream;       /* GramexUpstream given: no warning per upstream route */

@@ -26,6 +26,7 @@ typedef struct {
     const char *config_where;   /* "file:line" of the directive, for messages */
     const char *gramexpath;     /* GramexPath, NULL = default */
     apr_array_header_t *upstreams;  /* const char * URLs */
+    const char *upstream_target;    /* URL or balancer:// that upstream routes go to */
     gx_app *app;                /* loaded at check_config, pconf lifetime */
     gx_diags *diags;            /* what loading it reported */
     const char *app_source;     /* how the app was found, for the startup log */
@@ -39,12 +40,22 @@ typedef struct {
     const char *dir;        /* FILE: directory to list (GX_HANDLER_LISTING) */
     const char *url_path;   /* normalised request path */
     int compress;           /* gzip candidate */
+    const char *proxy_base;     /* PROXY/UPSTREAM: the URL handed to mod_proxy */
+    const char *proxy_prefix;   /* PROXY: request path before the first group */
 } gx_request;
 
 extern module AP_MODULE_DECLARE_DATA gramex_module;
 
 gx_server_conf *gx_sconf(const server_rec *s);
 gx_request *gx_req(const request_rec *r);
+
+/* mod_gramex_splice.c: parse generated lines right after the current directive */
+void gx_splice_config(cmd_parms *cmd, const char *name, apr_array_header_t *lines);
+
+/* mod_gramex_workers.c: mod_proxy workers for an app's backends, as config lines */
+apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path);
+apr_array_header_t *gx_upstream_lines(cmd_parms *cmd, apr_array_header_t *urls,
+                                      const char **target);
 
 /* mod_gramex_load.c: load every server's app at check_config */
 int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
@@ -63,5 +74,6 @@ int gx_status_handler(request_rec *r);
 
 /* mod_gramex_proxy.c: PROXY and UPSTREAM routes -> mod_proxy (or 503). */
 int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m);
+void gx_register_proxy_hooks(apr_pool_t *p);
 
 #endif

@@ -166,8 +166,8 @@ static int translate(request_rec *r)
 static int map_to_storage(request_rec *r)
 {
     gx_request *gr = gx_req(r);
-    if (!gr || !r->filename)
-        return DECLINED;
+    if (!gr || !r->filename || r->proxyreq)
+        return DECLINED;        /* proxied: mod_proxy applies <Proxy> sections */
     return OK;
 }
 

@@ -1,0 +1,220 @@
+"""ProxyHandler, GramexUpstream (one and several) and WebSockets through a
+real httpd to real Tornado backends on loopback."""
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import websockets
+
+from gxhttpd import free_port
+
+HERE = Path(__file__).parent
+
+
+class Backend:
+    def __init__(self, name='backend'):
+        self.port = free_port()
+        self.proc = subprocess.Popen([sys.executable, str(HERE / 'backend.py'), str(self.port), name],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError('backend did not start')
+
+    @property
+    def url(self):
+        return f'http://127.0.0.1:{self.port}'
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def backends():
+    made = []
+
+    def make(name='backend'):
+        b = Backend(name)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.stop()
+
+
+def app_yaml(backend):
+    return f"""
+import: $GRAMEXPATH/deploy.yaml
+url:
+  api:
+    pattern: /$YAMLURL/api/(.*)
+    handler: ProxyHandler
+    kwargs:
+      url: {backend.url}/{{0}}?fixed=1
+      headers: {{X-From-Route: api}}
+  sub:
+    pattern: /$YAMLURL/sub/(.*)
+    handler: ProxyHandler
+    kwargs: {{url: "{backend.url}/{{0}}"}}
+  chat:
+    pattern: /$YAMLURL/chat
+    handler: ProxyHandler
+    kwargs: {{url: "{backend.url}/ws", origins: [trusted.example]}}
+  python:
+    pattern: /$YAMLURL/py/(.*)
+    handler: FunctionHandler
+  live:
+    pattern: /$YAMLURL/live
+    handler: WebSocketHandler
+"""
+
+
+def test_proxy_handler(httpd, app_dir, backends):
+    b = backends()
+    app = app_dir({'gramex.yaml': app_yaml(b)})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    r = requests.get(f'{h.url}/api/a%20b/c?x=1', headers={'X-Real-IP': '6.6.6.6'})
+    assert r.status_code == 200
+    got = r.json()
+    assert got['path'] == '/a%20b/c'                     # captures re-encoded
+    assert got['query'] == 'fixed=1&x=1'
+    assert got['headers']['Host'] == f'127.0.0.1:{h.port}'   # original Host
+    assert got['headers']['X-Real-Ip'] == '127.0.0.1'        # not the client's claim
+    assert got['headers']['X-Scheme'] == 'http'
+    assert got['headers']['X-Request-Uri'] == '/api/a%20b/c?x=1'
+    assert got['headers']['X-Forwarded-For'] == '127.0.0.1'
+    assert r.headers['X-From-Route'] == 'api'
+    assert r.headers['X-Content-Type-Options'] == 'nosniff'   # deploy.yaml headers
+    assert 'Server' not in r.headers                          # Server: false, backend's too
+    r = requests.post(f'{h.url}/api/upload', data=b'x' * 1000)
+    assert r.json()['method'] == 'POST' and r.json()['body_length'] == 1000
+
+
+def test_redirects_rewritten_under_sub_path(httpd, app_dir, backends):
+    b = backends()
+    app = app_dir({'gramex.yaml': app_yaml(b)})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    r = requests.get(f'{h.url}/sub/redirect', allow_redirects=False)
+    assert r.status_code == 302
+    assert r.headers['Location'] == '/sub/target/page?x=1'
+
+
+def test_backend_down_is_502_with_route_in_log(httpd, app_dir, backends):
+    b = backends()
+    app = app_dir({'gramex.yaml': app_yaml(b)})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    b.stop()
+    r = requests.get(f'{h.url}/api/x')
+    assert r.status_code in (502, 503)
+    assert requests.get(f'{h.url}/api/x').status_code in (502, 503)   # httpd still up
+
+
+def test_upload_limit(httpd, app_dir, backends):
+    b = backends()
+    app = app_dir({'gramex.yaml': app_yaml(b).replace(
+        'import:', 'app: {listen: {max_body_size: 1000}}\nimport:')})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    assert requests.post(f'{h.url}/api/x', data=b'x' * 999).status_code == 200
+    assert requests.post(f'{h.url}/api/x', data=b'x' * 5000).status_code == 413
+
+
+def test_upstream_routes(httpd, app_dir, backends):
+    b = backends('gramex')
+    app = app_dir({'gramex.yaml': app_yaml(b)})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {b.url}').start()
+    r = requests.get(f'{h.url}/py/hello?q=1')
+    assert r.status_code == 200
+    assert r.json()['path'] == '/py/hello' and r.json()['query'] == 'q=1'
+    assert 'GramexUpstream' not in h.error_log()       # no 503 warnings with an upstream
+    # a WebSocketHandler route answers plain requests as Gramex does
+    r = requests.get(f'{h.url}/live')
+    assert r.status_code == 400 and 'Upgrade' in r.text
+
+
+def test_balancer_sticky_and_failover(httpd, app_dir, backends):
+    one, two = backends('one'), backends('two')
+    app = app_dir({'gramex.yaml': app_yaml(one)})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {one.url} {two.url}').start()
+    seen = {requests.get(f'{h.url}/py/x').json()['backend'] for _ in range(6)}
+    assert seen == {'one', 'two'}                       # spread without a cookie
+    s = requests.Session()
+    first = s.get(f'{h.url}/py/x')
+    assert 'ROUTEID' in s.cookies
+    name = first.json()['backend']
+    assert {s.get(f'{h.url}/py/x').json()['backend'] for _ in range(6)} == {name}   # sticky
+    (one if name == 'one' else two).stop()
+    other = 'two' if name == 'one' else 'one'
+    answers = [s.get(f'{h.url}/py/x') for _ in range(4)]
+    assert answers[-1].status_code == 200 and answers[-1].json()['backend'] == other
+
+
+def ws_roundtrip(url, origin=None, messages=('hi',)):
+    async def go():
+        kw = {'origin': origin} if origin else {}
+        async with websockets.connect(url, max_size=4 * 1024 * 1024, **kw) as ws:
+            out = []
+            for m in messages:
+                await ws.send(m)
+                out.append(await asyncio.wait_for(ws.recv(), 10))
+            return out
+    return asyncio.run(go())
+
+
+def test_websocket_through_proxy(httpd, app_dir, backends):
+    b = backends()
+    app = app_dir({'gramex.yaml': app_yaml(b)})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    ws = f'ws://127.0.0.1:{h.port}/chat'
+    big = os.urandom(1024 * 1024)
+    assert ws_roundtrip(ws, messages=['text', big]) == ['text', big]
+    assert ws_roundtrip(ws, origin=f'http://127.0.0.1:{h.port}') == ['hi']       # same host
+    assert ws_roundtrip(ws, origin='https://app.trusted.example') == ['hi']       # allow-list
+    for bad in ['https://evil.example', 'https://eviltrusted.example']:
+        with pytest.raises(Exception) as e:
+            ws_roundtrip(ws, origin=bad)
+        assert '403' in str(e.value)
+
+    async def close_code():
+        async with websockets.connect(ws) as conn:
+            await conn.send('close-4001')
+            with pytest.raises(websockets.ConnectionClosed) as e:
+                await asyncio.wait_for(conn.recv(), 10)
+            return e.value.rcvd.code
+    assert asyncio.run(close_code()) == 4001
+
+
+def test_websocket_backend_dies(httpd, app_dir, backends):
+    b = backends()
+    app = app_dir({'gramex.yaml': app_yaml(b)})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+
+    async def go():
+        async with websockets.connect(f'ws://127.0.0.1:{h.port}/chat') as conn:
+            await conn.send('x')
+            assert await conn.recv() == 'x'
+            b.stop()
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(conn.recv(), 15)
+    asyncio.run(go())
+    assert requests.get(f'{h.url}/gramex.yaml').status_code == 403   # httpd still serving
+
+
+def test_proxy_needs_mod_proxy(httpd, app_dir):
+    app = app_dir({'gramex.yaml': 'url: {}\n'})
+    h = httpd('GramexUpstream http://127.0.0.1:9', modules=['mpm_event', 'authz_core', 'mime'])
+    rc, out = h.check()
+    assert rc != 0 and 'a2enmod proxy_http' in out
