@@ -296,7 +296,7 @@ def make_routes_app(n, per_file=10):
         lines = ['url:']
         for i in range(f * per_file, min(n, (f + 1) * per_file)):
             lines += [f'  r{i}:', f'    pattern: /$YAMLURL/r{i}/item/([0-9]+)/page',
-                      '    handler: FileHandler', f'    kwargs: {{path: {app}/hit.txt}}']
+                      '    handler: FileHandler', f'    kwargs: {{path: $YAMLPATH/../hit.txt}}']
         (sub / 'gramex.yaml').write_text('\n'.join(lines) + '\n')
         (sub / 'gramex.yaml').chmod(0o644)
         imports.append(f'  m{f}: mod{f}/gramex.yaml')

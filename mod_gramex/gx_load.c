@@ -739,3 +739,22 @@ gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *
     out->source_files = source_files;
     return out;
 }
+
+gx_loaded *gx_loaded_clone(apr_pool_t *p, const gx_loaded *l)
+{
+    gx_loaded *c = apr_pcalloc(p, sizeof(*c));
+    apr_hash_t *files = apr_hash_make(p);
+    apr_hash_index_t *hi;
+    int i;
+    c->config = gx_node_clone(p, l->config, files);
+    c->files = apr_array_make(p, l->files->nelts, sizeof(const char *));
+    for (i = 0; i < l->files->nelts; i++)
+        APR_ARRAY_PUSH(c->files, const char *) = apr_pstrdup(p, APR_ARRAY_IDX(l->files, i, const char *));
+    c->source_files = apr_hash_make(p);
+    for (hi = apr_hash_first(p, l->source_files); hi; hi = apr_hash_next(hi)) {
+        const void *k;
+        apr_hash_this(hi, &k, NULL, NULL);
+        apr_hash_set(c->source_files, apr_pstrdup(p, k), APR_HASH_KEY_STRING, "");
+    }
+    return c;
+}

@@ -36,4 +36,9 @@ typedef struct {
 gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *o,
                        gx_diags *d);
 
+/* The parts a running server keeps (config, files), copied into p. Loading
+ * leaves parse trees, import intermediates and variable tables behind in its
+ * own pool; this lets that pool go. */
+gx_loaded *gx_loaded_clone(apr_pool_t *p, const gx_loaded *l);
+
 #endif

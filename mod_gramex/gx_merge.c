@@ -1,7 +1,20 @@
 /* gx_merge: see gx_merge.h */
 #include "gx_merge.h"
+#include <string.h>
+#include <apr_strings.h>
 
-static void merge(apr_pool_t *p, gx_node *dst, const gx_node *src, int overwrite)
+/* A mapping's own key/value arrays, sharing the children. */
+static gx_node *gx_node_copy_shallow(apr_pool_t *p, const gx_node *n)
+{
+    gx_node *c = apr_pmemdup(p, n, sizeof(*n));
+    c->index = NULL;        /* lookups scan; handler-default maps are small */
+    c->cap = n->n;
+    c->keys = n->n ? apr_pmemdup(p, n->keys, n->n * sizeof(*n->keys)) : NULL;
+    c->vals = n->n ? apr_pmemdup(p, n->vals, n->n * sizeof(*n->vals)) : NULL;
+    return c;
+}
+
+static void merge(apr_pool_t *p, gx_node *dst, const gx_node *src, int overwrite, int share)
 {
     int i, j;
     if (!dst || !src || dst->type != GX_MAP || src->type != GX_MAP)
@@ -16,21 +29,31 @@ static void merge(apr_pool_t *p, gx_node *dst, const gx_node *src, int overwrite
             if (j == dst->n)
                 j = -1;
         }
-        if (j < 0)
-            gx_map_append(p, dst, key, gx_node_copy(p, sv));
-        else if (dst->vals[j] && sv && dst->vals[j]->type == GX_MAP && sv->type == GX_MAP)
-            merge(p, dst->vals[j], sv, overwrite);
-        else if (overwrite)
-            dst->vals[j] = gx_node_copy(p, sv);
+        if (j < 0) {
+            gx_map_append(p, dst, key, share ? sv : gx_node_copy(p, sv));
+        }
+        else if (dst->vals[j] && sv && dst->vals[j]->type == GX_MAP && sv->type == GX_MAP) {
+            if (share)      /* never write into a shared subtree: copy one level */
+                dst->vals[j] = gx_node_copy_shallow(p, dst->vals[j]);
+            merge(p, dst->vals[j], sv, overwrite, share);
+        }
+        else if (overwrite) {
+            dst->vals[j] = share ? sv : gx_node_copy(p, sv);
+        }
     }
 }
 
 void gx_merge_setdefault(apr_pool_t *p, gx_node *dst, const gx_node *src)
 {
-    merge(p, dst, src, 0);
+    merge(p, dst, src, 0, 0);
+}
+
+void gx_merge_setdefault_shared(apr_pool_t *p, gx_node *dst, const gx_node *src)
+{
+    merge(p, dst, src, 0, 1);
 }
 
 void gx_merge_overwrite(apr_pool_t *p, gx_node *dst, const gx_node *src)
 {
-    merge(p, dst, src, 1);
+    merge(p, dst, src, 1, 0);
 }

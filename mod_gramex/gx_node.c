@@ -191,6 +191,45 @@ gx_node *gx_node_copy(apr_pool_t *p, const gx_node *n)
     return c;
 }
 
+static const char *intern(apr_pool_t *p, apr_hash_t *files, const char *file)
+{
+    const char *copy;
+    if (!file)
+        return NULL;
+    copy = apr_hash_get(files, file, APR_HASH_KEY_STRING);
+    if (!copy) {
+        copy = apr_pstrdup(p, file);
+        apr_hash_set(files, copy, APR_HASH_KEY_STRING, copy);
+    }
+    return copy;
+}
+
+gx_node *gx_node_clone(apr_pool_t *p, const gx_node *n, apr_hash_t *files)
+{
+    gx_node *c;
+    int i;
+    if (!n)
+        return NULL;
+    c = apr_pmemdup(p, n, sizeof(*n));
+    c->index = NULL;
+    c->file = intern(p, files, n->file);
+    c->str = n->str ? apr_pstrdup(p, n->str) : NULL;
+    c->src = n->src ? apr_pstrdup(p, n->src) : NULL;
+    if (n->type == GX_MAP || n->type == GX_LIST) {
+        c->cap = n->n;
+        c->vals = n->n ? apr_palloc(p, n->n * sizeof(*c->vals)) : NULL;
+        c->keys = (n->type == GX_MAP && n->n) ? apr_palloc(p, n->n * sizeof(*c->keys)) : NULL;
+        for (i = 0; i < n->n; i++) {
+            c->vals[i] = gx_node_clone(p, n->vals[i], files);
+            if (n->type == GX_MAP)
+                c->keys[i] = gx_node_clone(p, n->keys[i], files);
+        }
+        if (n->type == GX_MAP && n->n >= GX_MAP_INDEX_MIN)
+            index_rebuild(p, c);
+    }
+    return c;
+}
+
 int gx_key_equal(const gx_node *a, const gx_node *b)
 {
     if (a->type != b->type)

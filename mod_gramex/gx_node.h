@@ -59,8 +59,12 @@ void gx_map_remove_at(gx_node *map, int i);
 void gx_map_remove(gx_node *map, const char *key);
 void gx_list_push(apr_pool_t *p, gx_node *list, gx_node *item);
 
-/* Deep copy (keeps file:line). */
+/* Deep copy of the tree structure (keeps file:line); strings are shared
+ * with the original, so it must not outlive the original's pool. */
 gx_node *gx_node_copy(apr_pool_t *p, const gx_node *n);
+/* Deep copy including every string, for moving a tree into a longer-lived
+ * pool. File names are interned through `files` (path -> copy). */
+gx_node *gx_node_clone(apr_pool_t *p, const gx_node *n, apr_hash_t *files);
 /* Two keys are the same mapping key (type and value, as Python dict keys:
  * 1 == 1.0 == True is NOT applied; ints and strings never collide). */
 int gx_key_equal(const gx_node *a, const gx_node *b);

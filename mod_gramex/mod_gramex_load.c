@@ -100,9 +100,18 @@ static gx_app *load_app(apr_pool_t *pconf, server_rec *s, gx_server_conf *c, con
                     "$VARIABLES are empty; run a2enmod gramex_secrets");
         APR_ARRAY_PUSH(never_serve, const char *) = apr_pstrcat(pconf, run_dir, "/.secrets.yaml", NULL);
     }
-    loaded = gx_load_app(pconf, yaml, &lo, d);
-    if (!loaded || d->errors)
-        return NULL;
+    {
+        /* parse trees and import intermediates die with tmp; the server
+         * keeps only the merged config */
+        apr_pool_t *tmp;
+        apr_pool_create(&tmp, pconf);
+        loaded = gx_load_app(tmp, yaml, &lo, d);
+        if (loaded && !d->errors)
+            loaded = gx_loaded_clone(pconf, loaded);
+        apr_pool_destroy(tmp);
+        if (!loaded || d->errors)
+            return NULL;
+    }
     ao.has_upstream = c->upstreams && c->upstreams->nelts > 0;
     app = gx_app_build(pconf, loaded, yaml, run_dir, &ao, d);
     for (i = 0; i < never_serve->nelts; i++)
