@@ -507,7 +507,11 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
                     "url %s: kwargs must be a mapping, not a %s", rt->name, gx_type_name(kwargs->type));
         return NULL;
     }
-    rt->kwargs = kwargs && kwargs->type == GX_MAP ? gx_node_copy(p, kwargs) : gx_map_new(p, rt->file, rt->line);
+    /* the route's own top-level map over the config's nodes: merging
+     * defaults below copies only the maps it writes into */
+    rt->kwargs = gx_map_new(p, rt->file, rt->line);
+    if (kwargs && kwargs->type == GX_MAP)
+        gx_merge_setdefault_shared(p, rt->kwargs, kwargs);
 
     /* handlers.<Handler> then handlers.BaseHandler, by the exact handler string */
     canon = canonical_handler(rt->handler, &alias);

@@ -406,7 +406,7 @@ static void merge_import(loader *L, gx_node *old, const gx_node *new_conf, const
             for (j = 0; j < old->n && !gx_key_equal(old->keys[j], key); j++)
                 ;
         if (j < 0 || j >= old->n) {
-            gx_map_append(L->p, old, key, gx_node_copy(L->p, nv));
+            gx_map_append(L->p, old, key, nv);   /* moved: the import's tree is not reused */
             continue;
         }
         if (old->vals[j] && nv && old->vals[j]->type == GX_MAP && nv->type == GX_MAP) {
@@ -730,7 +730,7 @@ gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *
         return NULL;
     out = apr_pcalloc(p, sizeof(*out));
     out->config = source ? source : gx_map_new(p, NULL, 0);
-    gx_merge_overwrite(p, out->config, app);
+    gx_merge_overwrite_shared(p, out->config, app);   /* the app tree is not reused */
     prune(out->config);
     check_sections(&L, out->config);
     gx_map_remove(out->config, "variables");

@@ -57,3 +57,8 @@ void gx_merge_overwrite(apr_pool_t *p, gx_node *dst, const gx_node *src)
 {
     merge(p, dst, src, 1, 0);
 }
+
+void gx_merge_overwrite_shared(apr_pool_t *p, gx_node *dst, const gx_node *src)
+{
+    merge(p, dst, src, 1, 1);
+}

@@ -13,4 +13,7 @@ void gx_merge_setdefault_shared(apr_pool_t *p, gx_node *dst, const gx_node *src)
 /* overwrite (layers): src wins for scalars and lists; mappings merge recursively. */
 void gx_merge_overwrite(apr_pool_t *p, gx_node *dst, const gx_node *src);
 
+/* overwrite without copying src's subtrees into dst (src is given up). */
+void gx_merge_overwrite_shared(apr_pool_t *p, gx_node *dst, const gx_node *src);
+
 #endif

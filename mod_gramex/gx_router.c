@@ -15,6 +15,11 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+/* Above this many routes the matcher interprets instead of JIT-compiling:
+ * the prefix index runs only a few regexes per request, while JIT code costs
+ * about 1.3 KB of executable memory per regex in every child. */
+#define GX_JIT_MAX_ROUTES 1000
+
 /* Most prefix lists a single path can collect (one per distinct prefix
  * length up to the path length); longer paths only see the first ones. */
 #define GX_MAX_PREFIX_HITS 256
@@ -141,7 +146,8 @@ gx_router *gx_router_build(apr_pool_t *p, const char *const *regexes, int n,
             continue;
         }
         apr_pool_cleanup_register(p, cr->code, free_code, apr_pool_cleanup_null);
-        pcre2_jit_compile(cr->code, PCRE2_JIT_COMPLETE);   /* interpreter if JIT is absent */
+        if (n <= GX_JIT_MAX_ROUTES)
+            pcre2_jit_compile(cr->code, PCRE2_JIT_COMPLETE);   /* interpreter if JIT fails */
         pcre2_pattern_info(cr->code, PCRE2_INFO_CAPTURECOUNT, &captures);
         pcre2_pattern_info(cr->code, PCRE2_INFO_NAMECOUNT, &names_count);
         cr->ngroups = (int)captures;

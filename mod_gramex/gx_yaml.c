@@ -459,32 +459,43 @@ static gx_yaml_status parse(ctx *c, const char *text, apr_size_t len, gx_node **
     return GX_YAML_OK;
 }
 
-static apr_status_t free_code(void *code)
+/* The resolver regexes, compiled once per process: config is read by one
+ * thread, and thousands of imported files must not compile them each. */
+static pcre2_code *resolvers[R_COUNT];
+
+static int compile_resolvers(void)
 {
-    pcre2_code_free((pcre2_code *)code);
-    return APR_SUCCESS;
+    static const char *const *sources[R_COUNT] = {&re_bool, &re_int, &re_float, &re_null, &re_time};
+    int i;
+    for (i = 0; i < R_COUNT; i++) {
+        int err;
+        PCRE2_SIZE off;
+        if (!resolvers[i])
+            resolvers[i] = pcre2_compile((PCRE2_SPTR)*sources[i], PCRE2_ZERO_TERMINATED, 0, &err,
+                                         &off, NULL);
+        if (!resolvers[i])
+            return 0;
+    }
+    return 1;
 }
 
 gx_yaml_status gx_yaml_parse_string(apr_pool_t *p, const char *text, apr_size_t len,
                                     const char *name, int random_keys, gx_node **out,
                                     gx_diags *d)
 {
-    static const char *const *sources[R_COUNT] = {&re_bool, &re_int, &re_float, &re_null, &re_time};
     ctx c;
     gx_yaml_status st;
-    int i;
     memset(&c, 0, sizeof(c));
     c.p = p;
     c.file = name;
     c.d = d;
     c.random_keys = random_keys;
     c.anchors = apr_hash_make(p);
-    for (i = 0; i < R_COUNT; i++) {
-        int err;
-        PCRE2_SIZE off;
-        c.re[i] = pcre2_compile((PCRE2_SPTR)*sources[i], PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
-        apr_pool_cleanup_register(p, c.re[i], free_code, apr_pool_cleanup_null);
+    if (!compile_resolvers()) {
+        gx_diag_add(d, GX_ERROR, name, 0, "cannot set up the YAML type resolvers (out of memory)");
+        return GX_YAML_ERROR;
     }
+    memcpy(c.re, resolvers, sizeof(resolvers));
     c.md = pcre2_match_data_create(4, NULL);
     if (!yaml_parser_initialize(&c.parser)) {
         gx_diag_add(d, GX_ERROR, name, 0, "cannot start the YAML parser (out of memory)");

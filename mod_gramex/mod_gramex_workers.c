@@ -41,41 +41,50 @@ static void worker(apr_array_header_t *lines, apr_pool_t *p, const char *origin)
     line(lines, p, "</Proxy>");
 }
 
-/* Read the app once here, only to learn its backends; the real load, with
- * every diagnostic, happens at check_config. */
-apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path)
+/* ProxyHandler targets of the merged config, without building the app:
+ * the real load, with every diagnostic, happens at check_config. */
+static void proxy_workers(apr_array_header_t *lines, apr_pool_t *p, const gx_node *url)
 {
-    apr_pool_t *p = cmd->temp_pool;
-    apr_array_header_t *lines = apr_array_make(p, 8, sizeof(const char *));
-    gx_diags *quiet = gx_diags_make(p);
-    gx_load_opts lo = {0};
-    gx_loaded *loaded;
-    gx_app *app;
     apr_hash_t *seen = apr_hash_make(p);
-    char *run_dir = ap_make_dirstr_parent(p, yaml_path);
     int i;
-
-    if (apr_env_get((char **)&lo.gramexpath, "GRAMEXPATH", p) != APR_SUCCESS)
-        lo.gramexpath = GX_DEFAULT_GRAMEXPATH;
-    lo.env = gx_environ();
-    lo.run_dir = run_dir;
-    loaded = gx_load_app(p, yaml_path, &lo, quiet);
-    if (!loaded || quiet->errors)
-        return lines;
-    app = gx_app_build(p, loaded, yaml_path, run_dir, NULL, quiet);
-    line(lines, p, "<IfModule proxy_module>");
-    line(lines, p, "  ProxyTimeout %d", GX_PROXY_TIMEOUT);
-    for (i = 0; i < app->routes->nelts; i++) {
-        const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
+    for (i = 0; url && url->type == GX_MAP && i < url->n; i++) {
+        const gx_node *spec = url->vals[i], *h, *target;
         const char *origin;
-        if (rt->kind != GX_KIND_PROXY || !(origin = origin_of(p, rt->target)))
+        h = gx_map_get(spec, "service");
+        if (!h)
+            h = gx_map_get(spec, "handler");
+        if (!h || h->type != GX_STR || (strcmp(h->str, "ProxyHandler") && strcmp(h->str, "Proxy")
+                                         && strcmp(h->str, "gramex.handlers.ProxyHandler")))
+            continue;
+        target = gx_map_get(gx_map_get(spec, "kwargs"), "url");
+        if (!target || target->type != GX_STR || !(origin = origin_of(p, target->str)))
             continue;
         if (apr_hash_get(seen, origin, APR_HASH_KEY_STRING))
             continue;
         apr_hash_set(seen, origin, APR_HASH_KEY_STRING, "");
         worker(lines, p, origin);
     }
-    line(lines, p, "</IfModule>");
+}
+
+apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path)
+{
+    apr_array_header_t *lines = apr_array_make(cmd->temp_pool, 8, sizeof(const char *));
+    apr_pool_t *tmp;
+    gx_load_opts lo = {0};
+    gx_loaded *loaded;
+
+    apr_pool_create(&tmp, cmd->temp_pool);
+    if (apr_env_get((char **)&lo.gramexpath, "GRAMEXPATH", tmp) != APR_SUCCESS)
+        lo.gramexpath = GX_DEFAULT_GRAMEXPATH;
+    lo.env = gx_environ();
+    lo.run_dir = ap_make_dirstr_parent(tmp, yaml_path);
+    loaded = gx_load_app(tmp, yaml_path, &lo, gx_diags_make(tmp));
+    line(lines, cmd->temp_pool, "<IfModule proxy_module>");
+    line(lines, cmd->temp_pool, "  ProxyTimeout %d", GX_PROXY_TIMEOUT);
+    if (loaded)
+        proxy_workers(lines, cmd->temp_pool, gx_map_get(loaded->config, "url"));
+    line(lines, cmd->temp_pool, "</IfModule>");
+    apr_pool_destroy(tmp);
     return lines;
 }
 
