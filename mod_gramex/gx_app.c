@@ -244,7 +244,39 @@ static void add_transform_patterns(apr_pool_t *p, apr_array_header_t *out, const
     apr_array_cat(out, pats);
 }
 
-static gx_file_conf *file_conf(apr_pool_t *p, gx_route *rt, const char *run_dir, gx_diags *d)
+/* Tables built from a node shared by many routes (handler defaults) are
+ * built once. */
+static apr_array_header_t *memo_list(apr_pool_t *p, gx_app *app, const gx_node *n)
+{
+    apr_array_header_t *a;
+    if (!n)
+        return string_list(p, n);
+    a = apr_hash_get(app->memo, &n, sizeof(n));
+    if (!a) {
+        a = string_list(p, n);
+        apr_hash_set(app->memo, apr_pmemdup(p, &n, sizeof(n)), sizeof(n), a);
+    }
+    return a;
+}
+
+static apr_array_header_t *memo_headers(apr_pool_t *p, gx_app *app, const gx_node *h,
+                                        const char *owner, gx_diags *d)
+{
+    /* keyed one byte past the node, apart from memo_list's lists of it */
+    const char *key = (const char *)h + 1;
+    apr_array_header_t *a;
+    if (!h)
+        return header_rules(p, h, 1, owner, d);
+    a = apr_hash_get(app->memo, &key, sizeof(key));
+    if (!a) {
+        a = header_rules(p, h, 1, owner, d);
+        apr_hash_set(app->memo, apr_pmemdup(p, &key, sizeof(key)), sizeof(key), a);
+    }
+    return a;
+}
+
+static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const char *run_dir,
+                               gx_diags *d)
 {
     gx_file_conf *fh = apr_pcalloc(p, sizeof(*fh));
     gx_node *kw = rt->kwargs, *path = gx_map_get(kw, "path");
@@ -329,14 +361,14 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_route *rt, const char *run_dir,
                             owner, fh->path);
         }
     }
-    fh->default_filename = string_list(p, gx_map_get(kw, "default_filename"));
+    fh->default_filename = memo_list(p, app, gx_map_get(kw, "default_filename"));
     fh->index = gx_truthy(gx_map_get(kw, "index"));
-    fh->ignore = string_list(p, gx_map_get(kw, "ignore"));
-    fh->allow = string_list(p, gx_map_get(kw, "allow"));
+    fh->ignore = memo_list(p, app, gx_map_get(kw, "ignore"));
+    fh->allow = memo_list(p, app, gx_map_get(kw, "allow"));
     fh->transforms = apr_array_make(p, 4, sizeof(const char *));
     for (i = 0; transform_keys[i]; i++)
         add_transform_patterns(p, fh->transforms, gx_map_get(kw, transform_keys[i]));
-    fh->headers = header_rules(p, gx_map_get(kw, "headers"), 1, owner, d);
+    fh->headers = memo_headers(p, app, gx_map_get(kw, "headers"), owner, d);
     return fh;
 }
 
@@ -525,7 +557,13 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
     }
     warn_not_relative(p, app, rt, pattern, d);
 
-    rt->regex = gx_pattern_to_regex(p, rt->pattern);
+    {
+        /* normalising allocates scratch space: keep only the result */
+        apr_pool_t *scratch;
+        apr_pool_create(&scratch, p);
+        rt->regex = apr_pstrdup(p, gx_pattern_to_regex(scratch, rt->pattern));
+        apr_pool_destroy(scratch);
+    }
     if (gx_map_get(rt->kwargs, "methods"))
         rt->methods = method_list(p, gx_map_get(rt->kwargs, "methods"));
     rt->error_pages = error_pages(p, app, rt, app->run_dir, d);
@@ -543,7 +581,7 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
         }
         rt->kind = GX_KIND_FILE;
         warn_path_outside(app, rt, gx_map_get(rt->kwargs, "path"), d);
-        rt->fh = file_conf(p, rt, app->run_dir, d);
+        rt->fh = file_conf(p, app, rt, app->run_dir, d);
         if (!rt->fh && rt->kind == GX_KIND_FILE)
             return NULL;        /* an error was reported */
     }
@@ -647,6 +685,7 @@ gx_app *gx_app_build(apr_pool_t *p, gx_loaded *loaded, const char *yaml_path,
     app->loaded = loaded;
     app->routes = apr_array_make(p, 16, sizeof(gx_route *));
     app->protected_files = apr_hash_make(p);
+    app->memo = apr_hash_make(p);
     for (i = 0; loaded->files && i < loaded->files->nelts; i++)
         apr_hash_set(app->protected_files, APR_ARRAY_IDX(loaded->files, i, const char *),
                      APR_HASH_KEY_STRING, "");

@@ -91,6 +91,8 @@ typedef struct {
     apr_hash_t *protected_files;        /* abs path -> "" : config files, never served */
     apr_hash_t *mime;                   /* ".ext" lowercased -> type, from mime: */
     apr_off_t max_body;                 /* app.listen.max_body_size, else GX_DEFAULT_MAX_BODY */
+    apr_hash_t *memo;                   /* build time: node -> table built from it, so routes
+                                           sharing handler defaults share their tables */
 } gx_app;
 
 /* Upload limit when gramex.yaml sets none (the deploy guide's 100 MB). */
