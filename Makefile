@@ -45,7 +45,7 @@ $(BUILD)/libgxsecrets.a: $(SEC_OBJ)
 SEC_LINK = $(if $(SEC_SRC),$(BUILD)/libgxsecrets.a $(LIBS_SEC))
 
 $(BUILD)/gramex-config: mod_gramex/gramex_config.c $(BUILD)/libgxcore.a $(if $(SEC_SRC),$(BUILD)/libgxsecrets.a)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(SEC_LINK) $(BUILD)/libgxcore.a $(LIBS_CORE)
+	$(CC) $(CFLAGS_ALL) $(if $(SEC_SRC),-DGX_WITH_SECRETS) $< -o $@ $(SEC_LINK) $(BUILD)/libgxcore.a $(LIBS_CORE)
 
 $(BUILD)/gramex-secrets: mod_gramex_secrets/gramex_secrets.c $(BUILD)/libgxsecrets.a $(BUILD)/libgxcore.a
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(SEC_LINK) $(BUILD)/libgxcore.a $(LIBS_CORE)
@@ -55,7 +55,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/gx_test.h $(BUILD)/libgxcore.a $(if 
 	$(CC) $(CFLAGS_ALL) -Itests/unit $< -o $@ $(SEC_LINK) $(BUILD)/libgxcore.a $(LIBS_CORE)
 
 # Modules: apxs compiles glue + core sources together into one .so each.
-APXS_CFLAGS = -Wc,-std=gnu11 $(foreach f,$(WARN),-Wc,$(f)) -Imod_gramex -Imod_gramex_secrets
+# Hidden symbols: each module keeps its own copy of the core (httpd loads
+# modules RTLD_GLOBAL); only the module records are exported.
+APXS_CFLAGS = -Wc,-std=gnu11 -Wc,-fvisibility=hidden $(foreach f,$(WARN),-Wc,$(f)) -Imod_gramex -Imod_gramex_secrets
 modules: $(BUILD)/mod_gramex.so $(if $(wildcard mod_gramex_secrets/mod_gramex_secrets.c),$(BUILD)/mod_gramex_secrets.so) \
          $(if $(wildcard mod_gramex_ws/mod_gramex_ws.c),$(BUILD)/mod_gramex_ws.so)
 

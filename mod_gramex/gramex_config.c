@@ -10,6 +10,10 @@
 #include <apr_env.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef GX_WITH_SECRETS
+#include "gx_sec_load.h"
+#include <curl/curl.h>
+#endif
 
 #ifndef GX_DEFAULT_GRAMEXPATH
 #define GX_DEFAULT_GRAMEXPATH "/usr/share/apache2/gramex"
@@ -135,7 +139,13 @@ int main(int argc, const char *const *argv)
     lo.run_dir = run_dir;
     lo.env = gx_environ();
     ao.has_upstream = upstream;
-    loaded = gx_load_app(p, abs_yaml, &lo, d);
+#ifdef GX_WITH_SECRETS
+    /* as mod_gramex_secrets does: .secrets.yaml beside gramex.yaml */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    lo.secrets = gx_secrets_load(p, apr_pstrcat(p, run_dir, "/.secrets.yaml", NULL), NULL, d,
+                                 apr_array_make(p, 2, sizeof(const char *)));
+#endif
+    loaded = d->errors ? NULL : gx_load_app(p, abs_yaml, &lo, d);
     if (loaded && !d->errors)
         app = gx_app_build(p, loaded, abs_yaml, run_dir, &ao, d);
 

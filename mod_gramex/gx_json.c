@@ -68,6 +68,30 @@ char *gx_json_quote(apr_pool_t *p, const char *s)
     return b.buf;
 }
 
+/* Shorter secret values are only redacted where they are the whole value:
+ * replacing every "1" inside other strings would make dumps unreadable. */
+#define GX_REDACT_SUBSTRING_MIN 4
+
+/* s with every secret value of at least GX_REDACT_SUBSTRING_MIN bytes
+ * replaced by ***, as interpolated secrets ("p=$PASSWORD") leak too. */
+static const char *redact_inside(apr_pool_t *p, const gx_node *redact, const char *s)
+{
+    int i;
+    if (!redact || redact->type != GX_MAP)
+        return s;
+    for (i = 0; i < redact->n; i++) {
+        const gx_node *v = redact->vals[i];
+        const char *at;
+        apr_size_t n;
+        if (!v || v->type == GX_MAP || v->type == GX_LIST || !v->str
+            || (n = strlen(v->str)) < GX_REDACT_SUBSTRING_MIN)
+            continue;
+        while ((at = strstr(s, v->str)))
+            s = apr_pstrcat(p, apr_pstrmemdup(p, s, at - s), "***", at + n, NULL);
+    }
+    return s;
+}
+
 /* Is s the (non-empty string) value of one of the secrets? */
 static int is_secret(const gx_node *redact, const char *s)
 {
@@ -120,7 +144,7 @@ static void write_node(sbuf *b, const gx_node *n, int indent, int depth, const g
         if (is_secret(redact, n->str))
             quote(b, "***");
         else
-            quote(b, n->str);
+            quote(b, redact_inside(b->p, redact, n->str));
         break;
     case GX_LIST:
         if (!n->n) {

@@ -97,6 +97,11 @@ backtrack:
     return *pat == '\0';
 }
 
+int gx_fnmatch(const char *pattern, const char *s, int fold)
+{
+    return glob_match(pattern, s, fold);
+}
+
 int gx_fnmatch_path(const char *pattern, const char *abspath)
 {
     /* Gramex: fnmatch(path.lower(), "*" "/" + pattern.lower()) */

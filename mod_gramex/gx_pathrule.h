@@ -11,6 +11,10 @@
  * whole absolute path, as Gramex does. */
 int gx_fnmatch_path(const char *pattern, const char *abspath);
 
+/* Python fnmatchcase (fold = 0) or lowercased fnmatch (fold = 1) of the
+ * whole string. */
+int gx_fnmatch(const char *pattern, const char *s, int fold);
+
 /* ignore/allow decision: 1 = allowed. lists of const char* patterns. */
 int gx_path_allowed(const apr_array_header_t *ignore, const apr_array_header_t *allow,
                     const char *abspath);

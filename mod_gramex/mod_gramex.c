@@ -239,8 +239,6 @@ AP_DECLARE_MODULE(gramex) = {
     create_server_conf,
     merge_server_conf,
     gramex_cmds,
-    register_hooks
-#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    , AP_MODULE_FLAG_NONE
-#endif
+    register_hooks,
+    AP_MODULE_FLAG_NONE
 };
