@@ -567,6 +567,7 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
     if (gx_map_get(rt->kwargs, "methods"))
         rt->methods = method_list(p, gx_map_get(rt->kwargs, "methods"));
     rt->error_pages = error_pages(p, app, rt, app->run_dir, d);
+    rt->cors = gx_cors_parse(p, gx_map_get(rt->kwargs, "cors"), gx_map_get(rt->kwargs, "auth"));
 
     if (strcmp(canon, "FileHandler") == 0) {
         if (alias && (!gx_map_get(rt->kwargs, "ignore") || !gx_map_get(rt->kwargs, "allow"))) {

@@ -10,6 +10,7 @@
 #include "gx_diag.h"
 #include "gx_load.h"
 #include "gx_router.h"
+#include "gx_cors.h"
 #include <apr_tables.h>
 
 typedef enum {
@@ -78,6 +79,7 @@ typedef struct {
     int permanent;                  /* REDIRECT */
     int websocket;                  /* WebSocketHandler */
     apr_array_header_t *error_pages;    /* gx_error_page */
+    gx_cors *cors;                      /* NULL without cors: */
 } gx_route;
 
 typedef struct {

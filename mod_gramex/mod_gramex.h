@@ -18,6 +18,7 @@
 /* Handler names set by translate_name for responses we generate. */
 #define GX_HANDLER_UNAVAILABLE "gramex-unavailable"
 #define GX_HANDLER_LISTING "gramex-listing"
+#define GX_HANDLER_PREFLIGHT "gramex-preflight"
 
 typedef struct {
     const char *config_path;    /* absolute gramex.yaml, or NULL */

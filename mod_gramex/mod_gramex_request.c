@@ -106,6 +106,45 @@ static int location_sets_handler(request_rec *r)
     return dc && dc->expr_handler != NULL;
 }
 
+static void cors_headers(request_rec *r, const gx_cors_answer *a)
+{
+    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    if (!a->allow_origin)
+        return;
+    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", a->allow_origin);
+    if (a->credentials)
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Credentials", "true");
+    if (a->allow_methods)
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Methods", a->allow_methods);
+    if (a->allow_headers)
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Headers", a->allow_headers);
+}
+
+/* A url's cors: answers OPTIONS preflights itself (as Gramex replaces the
+ * handler's OPTIONS) and adds headers to other requests. */
+static int cors(request_rec *r, const gx_route *rt)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    gx_cors_answer a;
+    if (r->method_number == M_OPTIONS && origin) {
+        gx_cors_preflight(r->pool, rt->cors, origin,
+                          apr_table_get(r->headers_in, "Access-Control-Request-Method"),
+                          apr_table_get(r->headers_in, "Access-Control-Request-Headers"), &a);
+        if (a.refuse) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GX_LOGNO(0014) "url %s: CORS preflight "
+                          "from %s refused", rt->name, origin);
+            return HTTP_BAD_REQUEST;
+        }
+        cors_headers(r, &a);
+        r->handler = GX_HANDLER_PREFLIGHT;
+        r->filename = apr_pstrcat(r->pool, "gramex:", r->uri, NULL);
+        return OK;
+    }
+    gx_cors_simple(r->pool, rt->cors, origin, apr_table_get(r->headers_in, "Cookie") != NULL, &a);
+    cors_headers(r, &a);
+    return DECLINED;
+}
+
 static int translate(request_rec *r)
 {
     gx_server_conf *c = gx_sconf(r->server);
@@ -143,6 +182,11 @@ static int translate(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GX_LOGNO(0011)
                       "%s: method %s not in allowed methods", rt->name, r->method);
         return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (rt->cors) {
+        int status = cors(r, rt);
+        if (status != DECLINED)
+            return status;
     }
     switch (rt->kind) {
     case GX_KIND_FILE:
@@ -262,6 +306,14 @@ static int unavailable_handler(request_rec *r)
     return OK;
 }
 
+static int preflight_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, GX_HANDLER_PREFLIGHT) != 0 || !gx_req(r))
+        return DECLINED;
+    ap_set_content_length(r, 0);
+    return OK;
+}
+
 void gx_register_request_hooks(apr_pool_t *p)
 {
     /* Admin-written RewriteRule/ProxyPass still win; we beat Alias and core. */
@@ -274,6 +326,7 @@ void gx_register_request_hooks(apr_pool_t *p)
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(unavailable_handler, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(preflight_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(gx_listing_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(gx_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
