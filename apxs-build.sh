@@ -72,12 +72,7 @@ User www-data
 Group www-data
 TypesConfig /etc/mime.types
 LogLevel warn
-# Event MPM sized for long-lived WebSockets next to plain HTTP (docs/proxy.md)
-ServerLimit 4
-ThreadsPerChild 256
-ThreadLimit 256
-MaxRequestWorkers 1024
-AsyncRequestWorkerFactor 4
+Include "$ROOT/conf/gramex-websockets.conf"
 <Directory />
   Require all denied
   AllowOverride None

@@ -197,6 +197,40 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
     return failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
+/* WebSockets each hold a worker thread for their whole life (httpd 2.4's
+ * proxy tunnel), so MaxRequestWorkers caps them. Below this many, say so. */
+#define GX_WEBSOCKET_CAPACITY_WANTED 1000
+
+static int has_websockets(const gx_app *app)
+{
+    int i;
+    for (i = 0; i < app->routes->nelts; i++) {
+        const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
+        if (rt->websocket || (rt->kind == GX_KIND_PROXY && rt->target
+                              && (!strncasecmp(rt->target, "ws://", 5)
+                                  || !strncasecmp(rt->target, "wss://", 6))))
+            return 1;
+    }
+    return 0;
+}
+
+static void warn_websocket_capacity(server_rec *s, const gx_app *app)
+{
+    int daemons = 0, threads = 0;
+    if (!has_websockets(app) || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS
+        || ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS)
+        return;
+    if (threads <= 0)
+        threads = 1;                    /* prefork: one request per process */
+    if (daemons * threads < GX_WEBSOCKET_CAPACITY_WANTED)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GX_LOGNO(0002) "app %s has WebSocket "
+                     "routes, and each open WebSocket holds one of the %d workers "
+                     "(MaxRequestWorkers) until it closes, leaving none for plain HTTP once "
+                     "they are used up. Raise ServerLimit/ThreadsPerChild/MaxRequestWorkers "
+                     "(event MPM) to hold %d WebSockets; see docs/proxy.md",
+                     app->yaml_path, daemons * threads, GX_WEBSOCKET_CAPACITY_WANTED);
+}
+
 /* Startup summary and warnings into the error log (post_config, real pass). */
 void gx_log_apps(apr_pool_t *ptemp, server_rec *s)
 {
@@ -211,5 +245,6 @@ void gx_log_apps(apr_pool_t *ptemp, server_rec *s)
                      c->app->yaml_path, c->app_source ? c->app_source : "",
                      c->app->routes->nelts);
         log_diags(v, c->diags, GX_INFO, ptemp);
+        warn_websocket_capacity(v, c->app);
     }
 }

@@ -2,10 +2,15 @@
 WebSocket echo. Usage: backend.py PORT [NAME]. Listens on 127.0.0.1 only."""
 import asyncio
 import json
+import resource
 import sys
 
 import tornado.web
 import tornado.websocket
+
+# capacity tests hold thousands of connections
+_, HARD = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (HARD, HARD))
 
 PORT = int(sys.argv[1])
 NAME = sys.argv[2] if len(sys.argv) > 2 else 'backend'
