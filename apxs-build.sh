@@ -124,11 +124,13 @@ install_all() {
     install -m 644 "$BUILD/mod_gramex_ws.so" "$libexec/"
     install -m 644 "$ROOT/conf/gramex_ws.load" /etc/apache2/mods-available/
   fi
+  install -m 644 "$ROOT/conf/gramex-websockets.conf" /etc/apache2/conf-available/
   install -d "$GRAMEXPATH_INSTALL"
   install -m 644 "$ROOT/conf/gramex.yaml" "$ROOT/conf/deploy.yaml" "$GRAMEXPATH_INSTALL/"
   install -m 755 "$BUILD/gramex-config" /usr/local/bin/
   [ -f "$BUILD/gramex-secrets" ] && install -m 755 "$BUILD/gramex-secrets" /usr/local/bin/
   say "done: a2enmod gramex && apachectl -t && apachectl graceful"
+  say "WebSockets: a2enconf gramex-websockets (event MPM sized for 1,000+; docs/proxy.md)"
 }
 
 test_all() {
