@@ -66,7 +66,7 @@ define apxs_module
 	cp $(2) $(BUILD)/apxs/$(1)/
 	cd $(BUILD)/apxs/$(1) && $(APXS) -c $(APXS_CFLAGS) -I$(CURDIR)/mod_gramex -I$(CURDIR)/mod_gramex_secrets \
 	    -o $(1).la $(notdir $(2)) $(3) >build.log 2>&1 || { cat build.log; exit 1; }
-	cp $(BUILD)/apxs/$(1)/.libs/$(1).so $@
+	cp $(BUILD)/apxs/$(1)/.libs/$(1).so $@.tmp && mv $@.tmp $@   # a running httpd keeps its inode
 endef
 
 $(BUILD)/mod_gramex.so: mod_gramex/mod_gramex*.c $(CORE_SRC) $(wildcard mod_gramex/*.h)

@@ -617,6 +617,9 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
         rt->kind = GX_KIND_UPSTREAM;
         rt->upstream_reason = "auth: needs Gramex's sessions";
     }
+    if (rt->kind != GX_KIND_FILE)
+        rt->headers = header_rules(p, gx_map_get(rt->kwargs, "headers"), 0,
+                                   apr_psprintf(p, "url %s", rt->name), d);
     if (rt->kind == GX_KIND_UPSTREAM && !o->has_upstream)
         gx_diag_add(d, GX_WARN, rt->file, rt->line,
                     "url %s (%s): %s, which Apache cannot do; it answers 503 until "
@@ -697,8 +700,10 @@ gx_app *gx_app_build(apr_pool_t *p, gx_loaded *loaded, const char *yaml_path,
     base_headers(p, app, handlers, d);
     {
         const gx_node *body = gx_map_get(gx_map_get(appconf, "listen"), "max_body_size");
+        const gx_node *gzip = gx_map_get(gx_map_get(appconf, "settings"), "compress_response");
         app->max_body = body && body->type == GX_INT && body->i > 0 ? (apr_off_t)body->i
                                                                      : GX_DEFAULT_MAX_BODY;
+        app->compress = !gzip || gx_truthy(gzip);
     }
 
     if (url && url->type != GX_MAP) {

@@ -80,6 +80,7 @@ typedef struct {
     int websocket;                  /* WebSocketHandler */
     apr_array_header_t *error_pages;    /* gx_error_page */
     gx_cors *cors;                      /* NULL without cors: */
+    apr_array_header_t *headers;        /* gx_header: PROXY/UPSTREAM response headers */
 } gx_route;
 
 typedef struct {
@@ -93,6 +94,7 @@ typedef struct {
     apr_hash_t *protected_files;        /* abs path -> "" : config files, never served */
     apr_hash_t *mime;                   /* ".ext" lowercased -> type, from mime: */
     apr_off_t max_body;                 /* app.listen.max_body_size, else GX_DEFAULT_MAX_BODY */
+    int compress;                       /* app.settings.compress_response (default on) */
     apr_hash_t *memo;                   /* build time: node -> table built from it, so routes
                                            sharing handler defaults share their tables */
 } gx_app;

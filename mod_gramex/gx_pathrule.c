@@ -130,11 +130,11 @@ int gx_fnmatch_path(const char *pattern, const char *abspath)
     return r;
 }
 
-static int any_match(const apr_array_header_t *pats, const char *path)
+int gx_path_matches_any(const apr_array_header_t *patterns, const char *abspath)
 {
     int i;
-    for (i = 0; pats && i < pats->nelts; i++)
-        if (gx_fnmatch_path(APR_ARRAY_IDX(pats, i, const char *), path))
+    for (i = 0; patterns && i < patterns->nelts; i++)
+        if (gx_fnmatch_path(APR_ARRAY_IDX(patterns, i, const char *), abspath))
             return 1;
     return 0;
 }
@@ -143,7 +143,7 @@ int gx_path_allowed(const apr_array_header_t *ignore, const apr_array_header_t *
                     const char *abspath)
 {
     /* allow only matters once an ignore pattern matched (spec f.5) */
-    return !any_match(ignore, abspath) || any_match(allow, abspath);
+    return !gx_path_matches_any(ignore, abspath) || gx_path_matches_any(allow, abspath);
 }
 
 /* ---- pathlib-style glob -------------------------------------------------- */

@@ -15,6 +15,9 @@ int gx_fnmatch_path(const char *pattern, const char *abspath);
  * whole string. */
 int gx_fnmatch(const char *pattern, const char *s, int fold);
 
+/* Does any of the patterns (const char *) match, by gx_fnmatch_path? */
+int gx_path_matches_any(const apr_array_header_t *patterns, const char *abspath);
+
 /* ignore/allow decision: 1 = allowed. lists of const char* patterns. */
 int gx_path_allowed(const apr_array_header_t *ignore, const apr_array_header_t *allow,
                     const char *abspath);

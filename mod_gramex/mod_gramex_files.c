@@ -168,15 +168,6 @@ static const char *map_path(request_rec *r, const gx_file_conf *fh, const char *
     return NULL;
 }
 
-static int pattern_matches_any(const apr_array_header_t *pats, const char *file)
-{
-    int i;
-    for (i = 0; pats && i < pats->nelts; i++)
-        if (gx_fnmatch_path(APR_ARRAY_IDX(pats, i, const char *), file))
-            return 1;
-    return 0;
-}
-
 /* Per-file headers of the route (spec f.8), on every successful response. */
 static void file_headers(request_rec *r, const gx_file_conf *fh, const char *file)
 {
@@ -286,7 +277,7 @@ int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m)
         return refuse(r, rt, HTTP_FORBIDDEN, "never served (config, secrets or dotfile)", chosen);
     if (!gx_path_allowed(fh->ignore, fh->allow, chosen))
         return refuse(r, rt, HTTP_FORBIDDEN, "not allowed by ignore/allow", chosen);
-    if (pattern_matches_any(fh->transforms, chosen)) {
+    if (gx_path_matches_any(fh->transforms, chosen)) {
         /* template/sass/ts/transform files are source code for Gramex to
          * render: never sent raw */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GX_LOGNO(0021)

@@ -193,8 +193,7 @@ static apr_status_t proxy_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (gr && gr->route) {
         const gx_route *rt = gr->route;
         const char *loc = apr_table_get(r->headers_out, "Location");
-        const gx_node *h = gx_map_get(rt->kwargs, "headers");
-        int i, bad;
+        int i;
         if (loc && rt->kind == GX_KIND_PROXY && gr->proxy_prefix) {
             /* backend base: the target up to its first {group} */
             const char *brace = strchr(rt->target, '{');
@@ -205,16 +204,14 @@ static apr_status_t proxy_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         }
         if (gr->app->server_header_off)
             apr_table_unset(r->headers_out, "Server");
-        for (i = 0; h && h->type == GX_MAP && i < h->n; i++) {
-            const char *v = gx_header_value(r->pool, h->vals[i], &bad);
-            if (bad || h->vals[i]->type == GX_MAP)
-                continue;
+        for (i = 0; rt->headers && i < rt->headers->nelts; i++) {
+            const gx_header *h = &APR_ARRAY_IDX(rt->headers, i, gx_header);
             /* one value, replacing the backend's and the BaseHandler copy */
-            apr_table_unset(r->err_headers_out, gx_key_text(h->keys[i]));
-            if (v)
-                apr_table_set(r->headers_out, gx_key_text(h->keys[i]), v);
+            apr_table_unset(r->err_headers_out, h->name);
+            if (h->value)
+                apr_table_set(r->headers_out, h->name, h->value);
             else
-                apr_table_unset(r->headers_out, gx_key_text(h->keys[i]));
+                apr_table_unset(r->headers_out, h->name);
         }
     }
     ap_remove_output_filter(f);

@@ -278,14 +278,7 @@ static int fixups(request_rec *r)
 static void insert_filter(request_rec *r)
 {
     gx_request *gr = gx_req(r);
-    const gx_node *settings;
-    if (!gr || !gr->compress)
-        return;
-    settings = gx_map_get(gx_map_get(gr->app->loaded->config, "app"), "settings");
-    if (settings && gx_map_get(settings, "compress_response")
-        && !gx_truthy(gx_map_get(settings, "compress_response")))
-        return;
-    if (ap_find_linked_module("mod_deflate.c"))
+    if (gr && gr->compress && gr->app->compress && ap_find_linked_module("mod_deflate.c"))
         ap_add_output_filter("DEFLATE", NULL, r, r->connection);
 }
 
