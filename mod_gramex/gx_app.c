@@ -259,6 +259,18 @@ static apr_array_header_t *memo_list(apr_pool_t *p, gx_app *app, const gx_node *
     return a;
 }
 
+static gx_pathset *memo_set(apr_pool_t *p, gx_app *app, const apr_array_header_t *list)
+{
+    /* keyed two bytes past the list, apart from the other memo entries */
+    const char *key = (const char *)list + 2;
+    gx_pathset *set = apr_hash_get(app->memo, &key, sizeof(key));
+    if (!set) {
+        set = gx_pathset_compile(p, list);
+        apr_hash_set(app->memo, apr_pmemdup(p, &key, sizeof(key)), sizeof(key), set);
+    }
+    return set;
+}
+
 static apr_array_header_t *memo_headers(apr_pool_t *p, gx_app *app, const gx_node *h,
                                         const char *owner, gx_diags *d)
 {
@@ -312,6 +324,17 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const c
             }
             apr_pool_cleanup_register(p, e->code, free_code, apr_pool_cleanup_null);
             e->target = abs_path(p, run_dir, target);
+            {
+                /* query values end up in these paths (spec f.1 [W]): confine
+                 * each to the directory its template names */
+                char *root = apr_pstrdup(p, e->target), *brace = strchr(root, '{'), *slash;
+                if (brace)
+                    *brace = '\0';
+                slash = strrchr(root, '/');
+                if (slash)
+                    *slash = '\0';
+                e->root = *root ? root : "/";
+            }
         }
         fh->map_default = gx_scalar_text(p, gx_map_get(kw, "default"));
     }
@@ -369,6 +392,9 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const c
     for (i = 0; transform_keys[i]; i++)
         add_transform_patterns(p, fh->transforms, gx_map_get(kw, transform_keys[i]));
     fh->headers = memo_headers(p, app, gx_map_get(kw, "headers"), owner, d);
+    fh->ignore_set = memo_set(p, app, fh->ignore);
+    fh->allow_set = memo_set(p, app, fh->allow);
+    fh->transform_set = gx_pathset_compile(p, fh->transforms);
     return fh;
 }
 
@@ -587,12 +613,25 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
             return NULL;        /* an error was reported */
     }
     else if (strcmp(canon, "ProxyHandler") == 0) {
+        static const char *const schemes[] = {"http://", "https://", "ws://", "wss://", NULL};
+        int known = 0, k;
         rt->kind = GX_KIND_PROXY;
         rt->target = gx_scalar_text(p, gx_map_get(rt->kwargs, "url"));
         if (!rt->target || !*rt->target) {
             gx_diag_add(d, GX_ERROR, rt->file, rt->line,
                         "url %s: ProxyHandler needs kwargs.url; add url: http://host:port/path",
                         rt->name);
+            return NULL;
+        }
+        for (k = 0; schemes[k] && !known; k++)
+            known = !strncasecmp(rt->target, schemes[k], strlen(schemes[k]));
+        if (!known || !rt->target[strcspn(rt->target, ":") + 3]
+            || rt->target[strcspn(rt->target, ":") + 3] == '/') {
+            const gx_node *u = gx_map_get(rt->kwargs, "url");
+            gx_diag_add(d, GX_ERROR, u->file, u->line,
+                        "url %s: ProxyHandler url '%s' is not an http://, https://, ws:// or "
+                        "wss:// URL with a host; write e.g. http://127.0.0.1:8000/{0}",
+                        rt->name, rt->target);
             return NULL;
         }
     }

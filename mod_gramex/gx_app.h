@@ -11,6 +11,7 @@
 #include "gx_load.h"
 #include "gx_router.h"
 #include "gx_cors.h"
+#include "gx_pathrule.h"
 #include <apr_tables.h>
 
 typedef enum {
@@ -40,6 +41,8 @@ typedef struct {
     const char *regex;          /* key, `$` appended */
     void *code;                 /* pcre2_code_8 * */
     const char *target;         /* absolute template with {0} {name} */
+    const char *root;           /* directory of the template's literal part: the result
+                                   must stay under it */
 } gx_path_map_entry;
 
 typedef struct {
@@ -54,6 +57,9 @@ typedef struct {
     apr_array_header_t *allow;
     apr_array_header_t *transforms;     /* patterns whose files need Gramex */
     apr_array_header_t *headers;        /* gx_header, applied in order */
+    gx_pathset *ignore_set;             /* the lists above, compiled for requests */
+    gx_pathset *allow_set;
+    gx_pathset *transform_set;
 } gx_file_conf;
 
 typedef struct {

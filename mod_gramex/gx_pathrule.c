@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 /* [seq] / [!seq] at pat (pointing at '['). Returns the position after ']'
  * and sets *hit, or NULL when there is no closing bracket (then '[' is a
  * literal, as in Python's fnmatch). */
@@ -144,6 +147,121 @@ int gx_path_allowed(const apr_array_header_t *ignore, const apr_array_header_t *
 {
     /* allow only matters once an ignore pattern matched (spec f.5) */
     return !gx_path_matches_any(ignore, abspath) || gx_path_matches_any(allow, abspath);
+}
+
+/* ---- compiled pattern sets ------------------------------------------------ */
+
+struct gx_pathset {
+    pcre2_code *code;                       /* NULL: compile failed, fall back */
+    const apr_array_header_t *patterns;
+};
+
+static apr_status_t free_code(void *code)
+{
+    pcre2_code_free((pcre2_code *)code);
+    return APR_SUCCESS;
+}
+
+/* Python's fnmatch.translate of one pattern, appended to out */
+static char *translate(apr_pool_t *p, const char *pat)
+{
+    char *out = apr_pstrdup(p, "");
+    const char *c = pat;
+    while (*c) {
+        if (*c == '*') {
+            out = apr_pstrcat(p, out, ".*", NULL);
+            c++;
+        }
+        else if (*c == '?') {
+            out = apr_pstrcat(p, out, ".", NULL);
+            c++;
+        }
+        else if (*c == '[') {
+            const char *q = c + 1;
+            if (*q == '!')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']')
+                q++;
+            if (!*q) {                          /* no closing ]: a literal [ */
+                out = apr_pstrcat(p, out, "\\[", NULL);
+                c++;
+                continue;
+            }
+            {
+                const char *m = c + 1;
+                char *cls = apr_pstrdup(p, "[");
+                if (*m == '!') {
+                    cls = apr_pstrcat(p, cls, "^", NULL);
+                    m++;
+                }
+                /* a leading ^ is a member, not a negation, in fnmatch */
+                if (*m == '^')
+                    cls = apr_pstrcat(p, cls, "\\", NULL);
+                for (; m < q; m++) {
+                    int escape = *m == '\\' || *m == '[';
+                    cls = apr_pstrcat(p, cls, escape ? "\\" : "", apr_pstrmemdup(p, m, 1), NULL);
+                }
+                out = apr_pstrcat(p, out, cls, "]", NULL);
+            }
+            c = q + 1;
+        }
+        else {
+            char lit[3] = {0, 0, 0};
+            if (!apr_isalnum(*c) && !(*c & 0x80))
+                lit[0] = '\\', lit[1] = *c;
+            else
+                lit[0] = *c;
+            out = apr_pstrcat(p, out, lit, NULL);
+            c++;
+        }
+    }
+    return out;
+}
+
+gx_pathset *gx_pathset_compile(apr_pool_t *p, const apr_array_header_t *patterns)
+{
+    gx_pathset *set = apr_pcalloc(p, sizeof(*set));
+    char *re;
+    int i, err;
+    PCRE2_SIZE off;
+    set->patterns = patterns;
+    if (!patterns || !patterns->nelts)
+        return set;
+    re = apr_pstrdup(p, "^.*/(?:");
+    for (i = 0; i < patterns->nelts; i++)
+        re = apr_pstrcat(p, re, i ? "|" : "", "(?:",
+                         translate(p, APR_ARRAY_IDX(patterns, i, const char *)), ")", NULL);
+    re = apr_pstrcat(p, re, ")\\z", NULL);
+    set->code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+                              PCRE2_CASELESS | PCRE2_DOTALL, &err, &off, NULL);
+    if (set->code) {
+        pcre2_jit_compile(set->code, PCRE2_JIT_COMPLETE);
+        apr_pool_cleanup_register(p, set->code, free_code, apr_pool_cleanup_null);
+    }
+    return set;
+}
+
+int gx_pathset_match(const gx_pathset *set, const char *abspath)
+{
+    pcre2_match_data *md;
+    int rc;
+    if (!set || !set->patterns || !set->patterns->nelts)
+        return 0;
+    if (!set->code)
+        return gx_path_matches_any(set->patterns, abspath);
+    md = pcre2_match_data_create(1, NULL);
+    if (!md)
+        return gx_path_matches_any(set->patterns, abspath);
+    rc = pcre2_match(set->code, (PCRE2_SPTR)abspath, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    return rc >= 0;
+}
+
+int gx_pathset_allowed(const gx_pathset *ignore, const gx_pathset *allow, const char *abspath)
+{
+    return !gx_pathset_match(ignore, abspath) || gx_pathset_match(allow, abspath);
 }
 
 /* ---- pathlib-style glob -------------------------------------------------- */

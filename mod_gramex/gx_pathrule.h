@@ -22,6 +22,15 @@ int gx_path_matches_any(const apr_array_header_t *patterns, const char *abspath)
 int gx_path_allowed(const apr_array_header_t *ignore, const apr_array_header_t *allow,
                     const char *abspath);
 
+/* A list of allow/ignore patterns compiled once into one PCRE2 regex
+ * (JIT where available), so a request pays one match however long the
+ * list: ^.*\/(?:P1|P2|...)\z, caseless, as gx_path_matches_any decides. */
+typedef struct gx_pathset gx_pathset;
+gx_pathset *gx_pathset_compile(apr_pool_t *p, const apr_array_header_t *patterns);
+int gx_pathset_match(const gx_pathset *set, const char *abspath);
+/* gx_path_allowed over compiled sets (NULL = empty list) */
+int gx_pathset_allowed(const gx_pathset *ignore, const gx_pathset *allow, const char *abspath);
+
 /* pathlib-style glob relative to `dir` ('*' within one component, matching
  * dot-names too; '**' any depth). Results are absolute paths sorted by path
  * components (case-sensitive). */

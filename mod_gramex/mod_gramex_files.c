@@ -132,8 +132,9 @@ static const char *map_lookup(void *vctx, const char *name)
 }
 
 /* Mapping form of path: first matching key's template, formatted. Returns
- * the relative path under the run dir, or NULL (404). */
-static const char *map_path(request_rec *r, const gx_file_conf *fh, const char *rel, int *status)
+ * the path relative to *root (the template's own directory), or NULL. */
+static const char *map_path(request_rec *r, const gx_file_conf *fh, const char *rel,
+                            const char **root, int *status)
 {
     int i;
     for (i = 0; i < fh->path_map->nelts; i++) {
@@ -156,11 +157,12 @@ static const char *map_path(request_rec *r, const gx_file_conf *fh, const char *
                 return NULL;
             }
             /* query values end up in paths ([W] in Gramex): confine to the root */
-            if (strncmp(target, fh->root, strlen(fh->root)) != 0) {
+            if (strncmp(target, e->root, strlen(e->root)) != 0) {
                 *status = HTTP_FORBIDDEN;
                 return NULL;
             }
-            return gx_capture_to_relpath(r->pool, target + strlen(fh->root));
+            *root = e->root;
+            return gx_capture_to_relpath(r->pool, target + strlen(e->root));
         }
         pcre2_match_data_free(md);
     }
@@ -197,7 +199,7 @@ int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m)
 {
     const gx_route *rt = gr->route;
     const gx_file_conf *fh = rt->fh;
-    const char *rel = "", *file, *chosen;
+    const char *rel = "", *file, *chosen, *root = fh->root;
     apr_finfo_t fi;
     int status = OK;
 
@@ -230,7 +232,7 @@ int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m)
         break;
     }
     case GX_PATH_MAP:
-        rel = map_path(r, fh, rel, &status);
+        rel = map_path(r, fh, rel, &root, &status);
         if (!rel)
             return refuse(r, rt, status, "matches no path key", NULL);
         break;
@@ -239,10 +241,10 @@ int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m)
     }
     if (unsafe_relpath(rel))
         return refuse(r, rt, HTTP_FORBIDDEN, "unsafe path segment", rel);
-    file = join_confined(r->pool, fh->root, rel);
+    file = join_confined(r->pool, root, rel);
     if (!file)
         return refuse(r, rt, HTTP_FORBIDDEN, "outside the route's root", rel);
-    if (*rel && crosses_symlink(r->pool, fh->root, file))
+    if (*rel && crosses_symlink(r->pool, root, file))
         return refuse(r, rt, HTTP_FORBIDDEN, "symlink inside the served tree", file);
     if (apr_stat(&fi, file, APR_FINFO_MIN, r->pool) != APR_SUCCESS)
         return refuse(r, rt, HTTP_NOT_FOUND, "missing", file);
@@ -263,7 +265,7 @@ int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m)
             return add_slash(r, gr->url_path);
         if (!found) {
             gr->dir = file;
-            gr->root = fh->root;
+            gr->root = root;
             r->handler = GX_HANDLER_LISTING;
             r->filename = apr_pstrcat(r->pool, "gramex:", file, NULL);
             return OK;
@@ -273,11 +275,11 @@ int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m)
     else if (fi.filetype != APR_REG) {
         return refuse(r, rt, HTTP_FORBIDDEN, "not a regular file", file);
     }
-    if (gx_app_never_serve(gr->app, fh->root, chosen))
+    if (gx_app_never_serve(gr->app, root, chosen))
         return refuse(r, rt, HTTP_FORBIDDEN, "never served (config, secrets or dotfile)", chosen);
-    if (!gx_path_allowed(fh->ignore, fh->allow, chosen))
+    if (!gx_pathset_allowed(fh->ignore_set, fh->allow_set, chosen))
         return refuse(r, rt, HTTP_FORBIDDEN, "not allowed by ignore/allow", chosen);
-    if (gx_path_matches_any(fh->transforms, chosen)) {
+    if (gx_pathset_match(fh->transform_set, chosen)) {
         /* template/sass/ts/transform files are source code for Gramex to
          * render: never sent raw */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GX_LOGNO(0021)
@@ -287,7 +289,7 @@ int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m)
         return OK;
     }
     file_headers(r, fh, chosen);
-    gr->root = fh->root;
+    gr->root = root;
     r->filename = apr_pstrdup(r->pool, chosen);
     r->canonical_filename = r->filename;
     r->finfo = fi;
@@ -329,9 +331,9 @@ int gx_listing_handler(request_rec *r)
         if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..") || fi.filetype == APR_LNK)
             continue;
         full = apr_pstrcat(r->pool, gr->dir, "/", fi.name, NULL);
-        if (gx_app_never_serve(gr->app, fh->root, full))
+        if (gx_app_never_serve(gr->app, gr->root, full))
             continue;
-        if (fi.filetype == APR_REG && !gx_path_allowed(fh->ignore, fh->allow, full))
+        if (fi.filetype == APR_REG && !gx_pathset_allowed(fh->ignore_set, fh->allow_set, full))
             continue;
         if (fi.filetype != APR_REG && fi.filetype != APR_DIR)
             continue;

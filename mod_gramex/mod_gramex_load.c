@@ -68,6 +68,25 @@ static const char *dir_of(apr_pool_t *p, const char *path)
     return d;
 }
 
+/* Proxy routes need mod_proxy_http, and TLS backends mod_ssl: say so now,
+ * with the url's file:line, rather than answer 500 later. */
+static void check_proxy_modules(const gx_app *app, gx_diags *d)
+{
+    int i;
+    for (i = 0; i < app->routes->nelts; i++) {
+        const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
+        if (rt->kind != GX_KIND_PROXY)
+            continue;
+        if (!ap_find_linked_module("mod_proxy.c") || !ap_find_linked_module("mod_proxy_http.c"))
+            gx_diag_add(d, GX_ERROR, rt->file, rt->line, "url %s is a ProxyHandler, which needs "
+                        "mod_proxy_http; run a2enmod proxy_http", rt->name);
+        else if ((!strncasecmp(rt->target, "https:", 6) || !strncasecmp(rt->target, "wss:", 4))
+                 && !ap_find_linked_module("mod_ssl.c"))
+            gx_diag_add(d, GX_ERROR, rt->file, rt->line, "url %s proxies to %s, which needs "
+                        "mod_ssl for TLS to the backend; run a2enmod ssl", rt->name, rt->target);
+    }
+}
+
 static gx_app *load_app(apr_pool_t *pconf, server_rec *s, gx_server_conf *c, const char *yaml,
                         gx_diags *d)
 {
@@ -114,6 +133,7 @@ static gx_app *load_app(apr_pool_t *pconf, server_rec *s, gx_server_conf *c, con
     }
     ao.has_upstream = c->upstreams && c->upstreams->nelts > 0;
     app = gx_app_build(pconf, loaded, yaml, run_dir, &ao, d);
+    check_proxy_modules(app, d);
     for (i = 0; i < never_serve->nelts; i++)
         apr_hash_set(app->protected_files, APR_ARRAY_IDX(never_serve, i, const char *),
                      APR_HASH_KEY_STRING, "");

@@ -176,11 +176,9 @@ int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m)
     }
     if (!c->upstream_target)
         return unavailable(r);
-    {
-        const char *raw = r->unparsed_uri;
-        apr_size_t n = strcspn(raw, "?#");
-        url = apr_pstrcat(r->pool, c->upstream_target, apr_pstrmemdup(r->pool, raw, n), NULL);
-    }
+    /* the path we matched (dot segments resolved), so Gramex routes the
+     * request the way we did: /x/../admin cannot reach it as something else */
+    url = apr_pstrcat(r->pool, c->upstream_target, gr->url_path, NULL);
     return hand_to_proxy(r, gr, upgrade ? ws_url(r->pool, url) : url);
 }
 

@@ -27,7 +27,7 @@ static const char *origin_of(apr_pool_t *p, const char *url)
     char *head = apr_pstrdup(p, url), *brace = strchr(head, '{');
     if (brace)
         *brace = '\0';
-    if (apr_uri_parse(p, head, &u) != APR_SUCCESS || !u.scheme || !u.hostname)
+    if (apr_uri_parse(p, head, &u) != APR_SUCCESS || !u.scheme || !u.hostname || !*u.hostname)
         return NULL;
     return apr_psprintf(p, "%s://%s%s%s", u.scheme, u.hostname, u.port_str ? ":" : "",
                         u.port_str ? u.port_str : "");

@@ -218,3 +218,19 @@ def test_proxy_needs_mod_proxy(httpd, app_dir):
     h = httpd('GramexUpstream http://127.0.0.1:9', modules=['mpm_event', 'authz_core', 'mime'])
     rc, out = h.check()
     assert rc != 0 and 'a2enmod proxy_http' in out
+
+
+@pytest.mark.parametrize('url, words', [
+    ('ftp://127.0.0.1/x', 'is not an http://'),
+    ('http:///nohost', 'is not an http://'),
+    ('https://127.0.0.1:9/x', 'a2enmod ssl'),
+    ('wss://127.0.0.1:9/x', 'a2enmod ssl'),
+])
+def test_bad_proxy_targets_fail_config_test(httpd, app_dir, url, words):
+    app = app_dir({'gramex.yaml': f'url:\n  p:\n    pattern: /p\n    handler: ProxyHandler\n'
+                                  f'    kwargs: {{url: "{url}"}}\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc != 0
+    line = next(l for l in out.splitlines() if l.startswith('gramex: '))
+    assert f'{app}/gramex.yaml:' in line and words in line

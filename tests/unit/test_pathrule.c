@@ -50,6 +50,36 @@ static void allowed(apr_pool_t *p)
     CHECK(gx_path_allowed(NULL, NULL, "/srv/app/anything"));
 }
 
+/* The compiled set decides exactly as the pattern-by-pattern matcher. */
+static void compiled_sets(apr_pool_t *p)
+{
+    static const char *const pats[] = {"*.md", "*.jp*g", "*.woff*", "gramex*.yaml", ".*", "*.py*",
+                                       "file[0-9].txt", "x[!a-c]y", "a[b", "node_modules/**",
+                                       "we(ird)+.txt", "q?.css", "[^x].js", NULL};
+    static const char *const paths[] = {"/a/README.MD", "/a/photo.jpeg", "/a/f.woff2",
+                                        "/srv/GRAMEX.yaml", "/home/u/.local/x.html", "/a/b.pyc",
+                                        "/a/file7.txt", "/a/xdy", "/a/xby", "/x/a[b",
+                                        "/n/node_modules/p/q.js", "/a/we(ird)+.txt", "/a/qq.css",
+                                        "/a/^.js", "/a/x.js", "/a/index.html", "/a/data.csv", NULL};
+    apr_array_header_t *a = apr_array_make(p, 16, sizeof(const char *));
+    gx_pathset *set;
+    int i, j, agree = 0, total = 0;
+    for (i = 0; pats[i]; i++) {
+        apr_array_header_t *one = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(one, const char *) = pats[i];
+        APR_ARRAY_PUSH(a, const char *) = pats[i];
+        set = gx_pathset_compile(p, one);
+        for (j = 0; paths[j]; j++, total++)
+            agree += gx_pathset_match(set, paths[j]) == gx_fnmatch_path(pats[i], paths[j]);
+    }
+    CHECK_INT(agree, total);
+    set = gx_pathset_compile(p, a);
+    for (j = 0; paths[j]; j++)
+        CHECK_INT(gx_pathset_match(set, paths[j]), gx_path_matches_any(a, paths[j]));
+    CHECK(!gx_pathset_match(gx_pathset_compile(p, NULL), "/a"));
+    CHECK(gx_pathset_allowed(NULL, NULL, "/a"));
+}
+
 static void write_file(apr_pool_t *p, const char *path)
 {
     apr_file_t *f;
@@ -100,5 +130,6 @@ static void globbing(apr_pool_t *p)
 TEST_MAIN_BEGIN
     RUN(fnmatch_rules);
     RUN(allowed);
+    RUN(compiled_sets);
     RUN(globbing);
 TEST_MAIN_END
