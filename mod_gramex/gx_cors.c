@@ -110,27 +110,50 @@ void gx_cors_simple(apr_pool_t *p, const gx_cors *c, const char *origin, int has
     a->credentials = c->auth || has_cookie;
 }
 
+/* ", "-joined, skipping names already present (case-blind): Gramex answers a set */
+static void add_names(apr_pool_t *p, apr_array_header_t *names, const char *list)
+{
+    char *copy = apr_pstrdup(p, list), *tok, *last;
+    int j, dup;
+    for (tok = apr_strtok(copy, ", ", &last); tok; tok = apr_strtok(NULL, ", ", &last)) {
+        for (j = 0, dup = 0; j < names->nelts && !dup; j++)
+            dup = !strcasecmp(APR_ARRAY_IDX(names, j, const char *), tok);
+        if (!dup)
+            APR_ARRAY_PUSH(names, const char *) = tok;
+    }
+}
+
+static const char *join(apr_pool_t *p, const apr_array_header_t *names)
+{
+    const char *out = "";
+    int i;
+    for (i = 0; i < names->nelts; i++)
+        out = apr_pstrcat(p, out, i ? ", " : "", APR_ARRAY_IDX(names, i, const char *), NULL);
+    return out;
+}
+
 void gx_cors_preflight(apr_pool_t *p, const gx_cors *c, const char *origin,
                        const char *method, const char *req_headers, gx_cors_answer *a)
 {
+    apr_array_header_t *names;
     int i, ok = 0;
     gx_cors_simple(p, c, origin, 0, a);
-    if (!a->allow_origin || !method) {
+    if (!a->allow_origin) {
         a->refuse = 1;
         return;
     }
+    /* no Access-Control-Request-Method: Gramex matches "" (so only "*" passes) */
     for (i = 0; i < c->methods->nelts && !ok; i++)
-        ok = gx_fnmatch(APR_ARRAY_IDX(c->methods, i, const char *), upper(p, method), 0);
+        ok = gx_fnmatch(APR_ARRAY_IDX(c->methods, i, const char *), upper(p, method ? method : ""), 0);
     if (!ok) {
         a->refuse = 1;
         return;
     }
-    a->allow_methods = has_star(c->methods) ? all_methods : apr_array_pstrcat(p, c->methods, ',');
-    a->allow_headers = has_star(c->headers) ? all_headers : apr_array_pstrcat(p, c->headers, ',');
-    if (req_headers && *req_headers) {
+    a->allow_methods = has_star(c->methods) ? all_methods : join(p, c->methods);
+    if (req_headers && *req_headers && !has_star(c->headers)) {
         char *copy = apr_pstrdup(p, req_headers), *tok, *last;
         for (tok = apr_strtok(copy, ", ", &last); tok; tok = apr_strtok(NULL, ", ", &last)) {
-            int j, found = has_star(c->headers);
+            int j, found = 0;
             for (j = 0; j < c->headers->nelts && !found; j++)
                 found = !strcasecmp(APR_ARRAY_IDX(c->headers, j, const char *), tok);
             if (!found) {
@@ -138,7 +161,15 @@ void gx_cors_preflight(apr_pool_t *p, const gx_cors *c, const char *origin,
                 return;
             }
         }
-        /* requested and allowed, as Gramex answers */
-        a->allow_headers = apr_pstrcat(p, a->allow_headers, ", ", req_headers, NULL);
     }
+    /* requested and allowed, as Gramex answers */
+    names = apr_array_make(p, 8, sizeof(const char *));
+    if (has_star(c->headers))
+        add_names(p, names, all_headers);
+    for (i = 0; i < c->headers->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(c->headers, i, const char *), "*"))
+            add_names(p, names, APR_ARRAY_IDX(c->headers, i, const char *));
+    if (req_headers)
+        add_names(p, names, req_headers);
+    a->allow_headers = join(p, names);
 }

@@ -61,7 +61,7 @@ def test_preflight(server):
     r = preflight(server, '/listed/x.txt', 'https://a.example', 'post', 'x-custom')
     assert r.status_code == 200
     assert r.headers['Access-Control-Allow-Origin'] == 'https://a.example'
-    assert r.headers['Access-Control-Allow-Methods'] == 'GET,POST'
+    assert r.headers['Access-Control-Allow-Methods'] == 'GET, POST'
     assert 'x-custom' in r.headers['Access-Control-Allow-Headers'].lower()
     assert preflight(server, '/listed/x.txt', 'https://evil.example').status_code == 400
     assert preflight(server, '/listed/x.txt', 'https://a.example', 'DELETE').status_code == 400
