@@ -53,7 +53,7 @@ write_run_conf() {
   local app_dir="$1" port="$2" dir="$BUILD/run" mods=/usr/lib/apache2/modules m
   mkdir -p "$dir"
   {
-    for m in mpm_event authz_core mime headers deflate filter proxy proxy_http proxy_wstunnel \
+    for m in mpm_event authz_core authz_host mime headers deflate filter proxy proxy_http proxy_wstunnel \
              proxy_balancer slotmem_shm lbmethod_byrequests status; do
       echo "LoadModule ${m}_module $mods/mod_${m}.so"
     done
@@ -79,7 +79,7 @@ Include "$ROOT/conf/gramex-websockets.conf"
 </Directory>
 <Location /gramex-status>
   SetHandler gramex-status
-  Require ip 127.0.0.1
+  Require local
 </Location>
 GramexPath "$ROOT/conf"
 GramexConfig "$app_dir/gramex.yaml"

@@ -1,0 +1,63 @@
+/* gx_format: see gx_format.h */
+#include "gx_format.h"
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <string.h>
+#include <stdlib.h>
+
+static int all_digits(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+    for (i = 0; i < n; i++)
+        if (!apr_isdigit(s[i]))
+            return 0;
+    return n > 0;
+}
+
+char *gx_format(apr_pool_t *p, const char *tmpl, const char *const *args, int nargs,
+                gx_format_lookup named, void *ctx)
+{
+    apr_size_t cap = strlen(tmpl) + 64, len = 0;
+    char *out = apr_palloc(p, cap);
+    const char *c = tmpl;
+    int auto_index = 0;
+
+#define APPEND(str, cnt) do { apr_size_t n_ = (cnt); if (len + n_ + 1 > cap) { \
+        char *bigger; while (len + n_ + 1 > cap) cap *= 2; bigger = apr_palloc(p, cap); \
+        memcpy(bigger, out, len); out = bigger; } memcpy(out + len, (str), n_); len += n_; } while (0)
+
+    while (*c) {
+        if (c[0] == '{' && c[1] == '{') { APPEND("{", 1); c += 2; continue; }
+        if (c[0] == '}' && c[1] == '}') { APPEND("}", 1); c += 2; continue; }
+        if (c[0] == '}')
+            return NULL;
+        if (c[0] == '{') {
+            const char *end = strchr(c + 1, '}'), *val = NULL;
+            apr_size_t flen;
+            if (!end)
+                return NULL;
+            flen = (apr_size_t)(end - c - 1);
+            if (memchr(c + 1, ':', flen) || memchr(c + 1, '!', flen) || memchr(c + 1, '.', flen)
+                || memchr(c + 1, '[', flen) || memchr(c + 1, '{', flen))
+                return NULL;
+            if (flen == 0 || all_digits(c + 1, flen)) {
+                int idx = flen == 0 ? auto_index++ : atoi(c + 1);
+                if (idx < 0 || idx >= nargs)
+                    return NULL;
+                val = args[idx];
+            }
+            else if (named) {
+                val = named(ctx, apr_pstrmemdup(p, c + 1, flen));
+            }
+            if (val)
+                APPEND(val, strlen(val));
+            c = end + 1;
+            continue;
+        }
+        APPEND(c, 1);
+        c++;
+    }
+    out[len] = '\0';
+    return out;
+#undef APPEND
+}

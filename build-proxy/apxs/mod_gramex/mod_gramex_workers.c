@@ -1,0 +1,124 @@
+/* mod_gramex_workers: the mod_proxy configuration an app needs, written as
+ * Apache config lines (spliced after GramexConfig / GramexUpstream):
+ * one pooled worker per backend, so connections are reused (mod_proxy's
+ * default worker opens a new connection per request), and a sticky
+ * balancer for several Gramex processes. */
+#include "mod_gramex.h"
+#include "gx_env.h"
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <apr_hash.h>
+#include <apr_env.h>
+
+/* The deploy guide's checklist: 300 s for slow Gramex handlers. */
+#define GX_PROXY_TIMEOUT 300
+
+static void line(apr_array_header_t *lines, apr_pool_t *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    APR_ARRAY_PUSH(lines, const char *) = apr_pvsprintf(p, fmt, ap);
+    va_end(ap);
+}
+
+static const char *origin_of(apr_pool_t *p, const char *url)
+{
+    apr_uri_t u;
+    char *head = apr_pstrdup(p, url), *brace = strchr(head, '{');
+    if (brace)
+        *brace = '\0';
+    if (apr_uri_parse(p, head, &u) != APR_SUCCESS || !u.scheme || !u.hostname || !*u.hostname)
+        return NULL;
+    return apr_psprintf(p, "%s://%s%s%s", u.scheme, u.hostname, u.port_str ? ":" : "",
+                        u.port_str ? u.port_str : "");
+}
+
+static void worker(apr_array_header_t *lines, apr_pool_t *p, const char *origin)
+{
+    line(lines, p, "<Proxy \"%s\">", origin);
+    line(lines, p, "  ProxySet keepalive=On timeout=%d", GX_PROXY_TIMEOUT);
+    line(lines, p, "  ProxyPreserveHost On");
+    line(lines, p, "</Proxy>");
+}
+
+/* ProxyHandler targets of the merged config, without building the app:
+ * the real load, with every diagnostic, happens at check_config. */
+static void proxy_workers(apr_array_header_t *lines, apr_pool_t *p, const gx_node *url)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    int i;
+    for (i = 0; url && url->type == GX_MAP && i < url->n; i++) {
+        const gx_node *spec = url->vals[i], *h, *target;
+        const char *origin;
+        h = gx_map_get(spec, "service");
+        if (!h)
+            h = gx_map_get(spec, "handler");
+        if (!h || h->type != GX_STR || (strcmp(h->str, "ProxyHandler") && strcmp(h->str, "Proxy")
+                                         && strcmp(h->str, "gramex.handlers.ProxyHandler")))
+            continue;
+        target = gx_map_get(gx_map_get(spec, "kwargs"), "url");
+        if (!target || target->type != GX_STR || !(origin = origin_of(p, target->str)))
+            continue;
+        if (apr_hash_get(seen, origin, APR_HASH_KEY_STRING))
+            continue;
+        apr_hash_set(seen, origin, APR_HASH_KEY_STRING, "");
+        worker(lines, p, origin);
+    }
+}
+
+apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path)
+{
+    apr_array_header_t *lines = apr_array_make(cmd->temp_pool, 8, sizeof(const char *));
+    apr_pool_t *tmp;
+    gx_load_opts lo = {0};
+    gx_loaded *loaded;
+
+    apr_pool_create(&tmp, cmd->temp_pool);
+    if (apr_env_get((char **)&lo.gramexpath, "GRAMEXPATH", tmp) != APR_SUCCESS)
+        lo.gramexpath = GX_DEFAULT_GRAMEXPATH;
+    lo.env = gx_environ();
+    lo.run_dir = ap_make_dirstr_parent(tmp, yaml_path);
+    loaded = gx_load_app(tmp, yaml_path, &lo, gx_diags_make(tmp));
+    line(lines, cmd->temp_pool, "<IfModule proxy_module>");
+    line(lines, cmd->temp_pool, "  ProxyTimeout %d", GX_PROXY_TIMEOUT);
+    if (loaded)
+        proxy_workers(lines, cmd->temp_pool, gx_map_get(loaded->config, "url"));
+    line(lines, cmd->temp_pool, "</IfModule>");
+    apr_pool_destroy(tmp);
+    return lines;
+}
+
+apr_array_header_t *gx_upstream_lines(cmd_parms *cmd, apr_array_header_t *urls,
+                                      const char **target)
+{
+    apr_pool_t *p = cmd->temp_pool;
+    apr_array_header_t *lines = apr_array_make(p, 8, sizeof(const char *));
+    const char *where;
+    int i;
+
+    if (urls->nelts == 1) {
+        *target = APR_ARRAY_IDX(urls, 0, const char *);
+        line(lines, p, "<IfModule proxy_module>");
+        worker(lines, p, *target);
+        line(lines, p, "</IfModule>");
+        return lines;
+    }
+    /* A stable name per directive, so a graceful restart keeps the same
+     * balancer (and its shared memory). */
+    where = apr_psprintf(p, "%s:%u", cmd->config_file->name, cmd->config_file->line_number);
+    *target = apr_psprintf(cmd->pool, "balancer://gramex-%x",
+                           apr_hashfunc_default(where, &(apr_ssize_t){APR_HASH_KEY_STRING}));
+    line(lines, p, "<Proxy \"%s\">", *target);
+    for (i = 0; i < urls->nelts; i++)
+        line(lines, p, "  BalancerMember \"%s\" route=r%d keepalive=On timeout=%d",
+             APR_ARRAY_IDX(urls, i, const char *), i + 1, GX_PROXY_TIMEOUT);
+    line(lines, p, "  ProxySet stickysession=ROUTEID lbmethod=byrequests");
+    line(lines, p, "  ProxyPreserveHost On");
+    line(lines, p, "</Proxy>");
+    /* one user stays on one Gramex process: the route cookie */
+    line(lines, p, "<IfModule headers_module>");
+    line(lines, p, "  Header add Set-Cookie \"ROUTEID=.%%{BALANCER_WORKER_ROUTE}e; path=/\" "
+         "env=BALANCER_ROUTE_CHANGED");
+    line(lines, p, "</IfModule>");
+    return lines;
+}

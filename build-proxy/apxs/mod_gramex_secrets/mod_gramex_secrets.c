@@ -1,0 +1,129 @@
+/* mod_gramex_secrets: secret variables for mod_gramex (.secrets.yaml,
+ * SECRETS_IMPORT, SECRETS_URL + SECRETS_KEY), provided through the APR
+ * optional function gx_secrets_for_app. The logic is gx_sec_*.c. */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "gx_secrets_api.h"
+#include "gx_sec_load.h"
+#include <apr_strings.h>
+#include <curl/curl.h>
+
+typedef struct {
+    const char *path;       /* GramexSecrets: file, NULL = beside gramex.yaml */
+    int off;
+    int timeout;            /* 0 = unset */
+    const char *cache;
+} sec_conf;
+
+extern module AP_MODULE_DECLARE_DATA gramex_secrets_module;
+
+static void *create_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return apr_pcalloc(p, sizeof(sec_conf));
+}
+
+static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    sec_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+    c->path = add->path || add->off ? add->path : base->path;
+    c->off = add->path || add->off ? add->off : base->off;
+    c->timeout = add->timeout ? add->timeout : base->timeout;
+    c->cache = add->cache ? add->cache : base->cache;
+    return c;
+}
+
+static const char *conf_relative(cmd_parms *cmd, const char *arg)
+{
+    char *out = NULL;
+    const char *base = cmd->directive && cmd->directive->filename
+        ? ap_make_dirstr_parent(cmd->temp_pool, ap_server_root_relative(cmd->temp_pool,
+                                                                        cmd->directive->filename))
+        : ap_server_root;
+    return apr_filepath_merge(&out, base, arg, APR_FILEPATH_NATIVE, cmd->pool) == APR_SUCCESS
+           ? out : NULL;
+}
+
+static const char *set_secrets(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sec_conf *c = ap_get_module_config(cmd->server->module_config, &gramex_secrets_module);
+    (void)dummy;
+    c->off = !strcasecmp(arg, "Off");
+    c->path = c->off ? NULL : conf_relative(cmd, arg);
+    if (!c->off && !c->path)
+        return apr_psprintf(cmd->pool, "GramexSecrets: '%s' is not a valid path", arg);
+    return NULL;
+}
+
+static const char *set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sec_conf *c = ap_get_module_config(cmd->server->module_config, &gramex_secrets_module);
+    (void)dummy;
+    c->timeout = atoi(arg);
+    if (c->timeout <= 0)
+        return apr_psprintf(cmd->pool, "GramexSecretsTimeout: '%s' is not a number of seconds "
+                            "(default %d)", arg, GX_SECRETS_TIMEOUT_DEFAULT);
+    return NULL;
+}
+
+static const char *set_cache(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sec_conf *c = ap_get_module_config(cmd->server->module_config, &gramex_secrets_module);
+    (void)dummy;
+    c->cache = conf_relative(cmd, arg);
+    return c->cache ? NULL : "GramexSecretsCache: not a valid path";
+}
+
+static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app_yaml,
+                                   gx_diags *d, apr_array_header_t *never_serve)
+{
+    sec_conf *c = ap_get_module_config(s->module_config, &gramex_secrets_module);
+    gx_secrets_opts o = {0};
+    const char *path;
+    if (c->off)
+        return gx_map_new(p, NULL, 0);
+    path = c->path ? c->path
+                   : apr_pstrcat(p, ap_make_dirstr_parent(p, app_yaml), ".secrets.yaml", NULL);
+    o.timeout = c->timeout ? c->timeout : GX_SECRETS_TIMEOUT_DEFAULT;
+    o.max_bytes = GX_SECRETS_MAX_BYTES;
+    o.cache = c->cache;
+    return gx_secrets_load(p, path, &o, d, never_serve);
+}
+
+/* libcurl's global set-up is not thread-safe: do it while httpd is single
+ * threaded, once per process. */
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    static int done;
+    (void)pconf; (void)plog; (void)ptemp;
+    if (!done && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+        done = 1;
+    return OK;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    APR_REGISTER_OPTIONAL_FN(gx_secrets_for_app);
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+static const command_rec cmds[] = {
+    AP_INIT_TAKE1("GramexSecrets", set_secrets, NULL, RSRC_CONF,
+                  "the app's .secrets.yaml (default: beside its gramex.yaml), or Off"),
+    AP_INIT_TAKE1("GramexSecretsTimeout", set_timeout, NULL, RSRC_CONF,
+                  "seconds to fetch SECRETS_URL, connect and transfer (default 10)"),
+    AP_INIT_TAKE1("GramexSecretsCache", set_cache, NULL, RSRC_CONF,
+                  "where the last good SECRETS_URL payload is kept, encrypted"),
+    {NULL}
+};
+
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
+AP_DECLARE_MODULE(gramex_secrets) = {
+    STANDARD20_MODULE_STUFF, NULL, NULL, create_conf, merge_conf, cmds, register_hooks,
+    AP_MODULE_FLAG_NONE
+};
