@@ -132,6 +132,9 @@ gx_proxy_conf *gx_proxy_conf_make(apr_pool_t *p, const gx_node *kwargs)
         c->needs_gramex = "prepare: runs Python on the request";
     else if (gx_truthy(gx_map_get(kwargs, "modify")))
         c->needs_gramex = "modify: runs Python on the response";
+    c->ws_in_gramex = gx_truthy(gx_map_get(kwargs, "open"))
+                      || gx_truthy(gx_map_get(kwargs, "on_message"))
+                      || gx_truthy(gx_map_get(kwargs, "on_close"));
     return c;
 }
 

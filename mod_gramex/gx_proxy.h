@@ -25,6 +25,8 @@ typedef struct {
     apr_array_header_t *defaults;   /* gx_query_param: `default:` query parameters */
     const char *needs_gramex;       /* why only Gramex can run this url (prepare:,
                                      * modify:, {handler...} templates), or NULL */
+    int ws_in_gramex;               /* open:/on_message:/on_close: given: Gramex
+                                     * answers upgrades itself (spec g.3) */
 } gx_proxy_conf;
 
 /* Never NULL. kwargs: the route's effective kwargs (may be NULL). */

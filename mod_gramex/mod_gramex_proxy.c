@@ -7,7 +7,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "gx_pattern.h"
-#include "gx_format.h"
+#include "gx_proxy.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 
@@ -15,6 +15,16 @@ APLOG_USE_MODULE(gramex);
 
 #define GX_PROXY_FILTER "GRAMEX_PROXY"
 #define GX_WS_ONLY_MESSAGE "Can \"Upgrade\" only to \"WebSocket\"."
+
+/* gx_route * -> gx_proxy_conf *, built at post_config for every ProxyHandler
+ * url of every server, so requests only look them up. */
+static apr_hash_t *proxy_confs;
+
+static const gx_proxy_conf *proxy_conf(request_rec *r, const gx_route *rt)
+{
+    const gx_proxy_conf *pc = proxy_confs ? apr_hash_get(proxy_confs, &rt, sizeof(rt)) : NULL;
+    return pc ? pc : gx_proxy_conf_make(r->pool, rt->kwargs);
+}
 
 static int unavailable(request_rec *r)
 {
@@ -73,39 +83,53 @@ static int origin_allowed(request_rec *r, const gx_route *rt)
 }
 
 /* ProxyHandler's url: with the captured groups, re-encoded (Gramex inserts
- * them decoded, so /p/a%20b reached the backend as "GET /a b": spec g.1 [W]). */
-static const char *proxy_target(request_rec *r, gx_request *gr, const gx_match *m, int *status)
+ * them decoded, so /p/a%20b reached the backend as "GET /a b": spec g.1 [W]),
+ * and the query merged as Gramex merges it. */
+static const char *proxy_target(request_rec *r, gx_request *gr, const gx_match *m,
+                                const gx_proxy_conf *pc, const char **query, int *status)
 {
     const char *args[GX_MAX_CAPTURES];
     int i, n = m->ngroups < GX_MAX_CAPTURES ? m->ngroups : GX_MAX_CAPTURES;
     char *url, *q;
     for (i = 0; i < n; i++) {
         apr_size_t s = m->ovector[2 * (i + 1)], e = m->ovector[2 * (i + 1) + 1];
-        const char *dec;
         if (s == (apr_size_t)-1) {
             args[i] = "";
             continue;
         }
-        dec = gx_capture_decode(r->pool, gr->url_path + s, e - s);
-        if (!dec) {
+        args[i] = gx_capture_decode(r->pool, gr->url_path + s, e - s);
+        if (!args[i]) {
             *status = HTTP_BAD_REQUEST;
             return NULL;
         }
-        args[i] = ap_os_escape_path(r->pool, dec, 0);
     }
-    url = gx_format(r->pool, gr->route->target, args, n, NULL, NULL);
+    url = gx_proxy_target(r->pool, gr->route->target, args, n);
     if (!url) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0030) "url %s: ProxyHandler url '%s' "
                       "is not a valid template", gr->route->name, gr->route->target);
         *status = HTTP_INTERNAL_SERVER_ERROR;
         return NULL;
     }
-    /* the target's own query first, then the request's (Gramex merges them) */
-    if ((q = strchr(url, '?'))) {
+    if ((q = strchr(url, '?')))
         *q++ = '\0';
-        r->args = r->args && *r->args ? apr_pstrcat(r->pool, q, "&", r->args, NULL) : q;
-    }
+    *query = gx_proxy_query(r->pool, pc, q, r->args);
     return url;
+}
+
+/* request_headers: credentials only when named (Gramex sends no request
+ * header unless asked), fixed values set as written. */
+static void request_headers(request_rec *r, const gx_proxy_conf *pc)
+{
+    static const char *const credentials[] = {"Cookie", "Authorization", "Proxy-Authorization",
+                                              NULL};
+    int i;
+    for (i = 0; credentials[i]; i++)
+        if (!gx_proxy_forwards(pc, credentials[i]))
+            apr_table_unset(r->headers_in, credentials[i]);
+    for (i = 0; pc && i < pc->set->nelts; i++) {
+        const gx_proxy_header *h = &APR_ARRAY_IDX(pc->set, i, gx_proxy_header);
+        apr_table_setn(r->headers_in, h->name, h->value);
+    }
 }
 
 /* What the deploy guide's proxy checklist asks every backend to receive. */
@@ -116,7 +140,7 @@ static void checklist_headers(request_rec *r)
     apr_table_setn(r->headers_in, "X-Request-URI", r->unparsed_uri);
 }
 
-static int hand_to_proxy(request_rec *r, gx_request *gr, const char *url)
+static int hand_to_proxy(request_rec *r, gx_request *gr, const char *url, const char *query)
 {
     if (!ap_find_linked_module("mod_proxy.c")) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0031) "url %s needs mod_proxy; run "
@@ -127,8 +151,8 @@ static int hand_to_proxy(request_rec *r, gx_request *gr, const char *url)
     /* the URL is already encoded (captures re-escaped, the raw request
      * path): mod_proxy must not encode it again, so the query goes on too */
     apr_table_setn(r->notes, "proxy-nocanon", "1");
-    if (r->args && *r->args)
-        url = apr_pstrcat(r->pool, url, "?", r->args, NULL);
+    if (query && *query)
+        url = apr_pstrcat(r->pool, url, "?", query, NULL);
     r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
     r->proxyreq = PROXYREQ_REVERSE;
     r->handler = "proxy-server";
@@ -140,8 +164,9 @@ int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m)
 {
     const gx_route *rt = gr->route;
     gx_server_conf *c = gx_sconf(r->server);
+    const gx_proxy_conf *pc = rt->kind == GX_KIND_PROXY ? proxy_conf(r, rt) : NULL;
     int status = OK, upgrade = is_upgrade(r);
-    const char *url;
+    const char *url, *query = NULL;
 
     /* uploads over the app's limit never reach the backend */
     {
@@ -159,14 +184,18 @@ int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m)
                       "origin %s refused", rt->name, apr_table_get(r->headers_in, "Origin"));
         return HTTP_FORBIDDEN;
     }
-    if (rt->kind == GX_KIND_PROXY) {
-        url = proxy_target(r, gr, m, &status);
+    /* a ProxyHandler with Python in it (prepare:, modify:, {handler...}) or,
+     * for upgrades, a local WebSocket (open:, on_message:: spec g.3) is
+     * Gramex's to run, at the same path */
+    if (pc && !(pc->needs_gramex || (upgrade && pc->ws_in_gramex))) {
+        url = proxy_target(r, gr, m, pc, &query, &status);
         if (!url)
             return status;
+        request_headers(r, pc);
         gr->proxy_prefix = apr_pstrmemdup(r->pool, gr->url_path,
                                           m->ngroups >= 1 && m->ovector[2] != (apr_size_t)-1
                                           ? m->ovector[2] : strlen(gr->url_path));
-        return hand_to_proxy(r, gr, upgrade ? ws_url(r->pool, url) : url);
+        return hand_to_proxy(r, gr, upgrade ? ws_url(r->pool, url) : url, query);
     }
     /* needs Gramex itself */
     if (rt->websocket && !upgrade) {
@@ -179,7 +208,7 @@ int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m)
     /* the path we matched (dot segments resolved), so Gramex routes the
      * request the way we did: /x/../admin cannot reach it as something else */
     url = apr_pstrcat(r->pool, c->upstream_target, gr->url_path, NULL);
-    return hand_to_proxy(r, gr, upgrade ? ws_url(r->pool, url) : url);
+    return hand_to_proxy(r, gr, upgrade ? ws_url(r->pool, url) : url, r->args);
 }
 
 /* Response side: the route's `headers`, Gramex's Server: false, and
@@ -223,9 +252,55 @@ static void insert_proxy_filter(request_rec *r)
         ap_add_output_filter(GX_PROXY_FILTER, NULL, r, r->connection);
 }
 
+/* Each ProxyHandler url's rules, once per config generation; urls only
+ * Gramex can run are named at startup (they go to GramexUpstream, or 503). */
+static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *main_server)
+{
+    server_rec *s;
+    (void)plog;
+    (void)ptemp;
+    proxy_confs = apr_hash_make(pconf);
+    for (s = main_server; s; s = s->next) {
+        gx_server_conf *c = gx_sconf(s);
+        int i;
+        for (i = 0; c && c->app && i < c->app->routes->nelts; i++) {
+            const gx_route *rt = APR_ARRAY_IDX(c->app->routes, i, const gx_route *);
+            const gx_route **key;
+            gx_proxy_conf *pc;
+            if (rt->kind != GX_KIND_PROXY || apr_hash_get(proxy_confs, &rt, sizeof(rt)))
+                continue;
+            pc = gx_proxy_conf_make(pconf, rt->kwargs);
+            key = apr_palloc(pconf, sizeof(*key));
+            *key = rt;
+            apr_hash_set(proxy_confs, key, sizeof(*key), pc);
+            if (pc->needs_gramex)
+                ap_log_error(APLOG_MARK, c->upstream_target ? APLOG_INFO : APLOG_WARNING, 0, s,
+                             GX_LOGNO(0035) "%s:%d: url %s: %s, so it goes to GramexUpstream%s",
+                             rt->file, rt->line, rt->name, pc->needs_gramex,
+                             c->upstream_target ? "" : ", which is not set: it answers 503");
+        }
+    }
+    return OK;
+}
+
+/* 502/503/504 from mod_proxy name the backend; say which url it was */
+static int proxy_log_failure(request_rec *r)
+{
+    gx_request *gr = gx_req(r);
+    if (gr && gr->route && gr->proxy_base && r->status >= 502 && r->status <= 504)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0034) "url %s: backend %s failed "
+                      "with %d%s", gr->route->name, gr->proxy_base, r->status,
+                      r->status == HTTP_GATEWAY_TIME_OUT ? " (no answer within the timeout)" : "");
+    return DECLINED;
+}
+
 void gx_register_proxy_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_post_config(proxy_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(proxy_log_failure, NULL, NULL, APR_HOOK_MIDDLE);
+
     ap_register_output_filter(GX_PROXY_FILTER, proxy_filter, NULL, AP_FTYPE_CONTENT_SET);
     ap_hook_insert_filter(insert_proxy_filter, NULL, NULL, APR_HOOK_MIDDLE);
 }

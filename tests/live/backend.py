@@ -42,7 +42,9 @@ class WS(tornado.websocket.WebSocketHandler):
         return True     # the proxy checks origins; the backend accepts all
 
     def on_message(self, message):
-        if message == 'close-4001':
+        if message == 'whoami':
+            self.write_message(f'whoami:{NAME}')
+        elif message == 'close-4001':
             self.close(4001, 'asked')
         else:
             self.write_message(message, binary=isinstance(message, bytes))

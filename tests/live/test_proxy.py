@@ -234,3 +234,87 @@ def test_bad_proxy_targets_fail_config_test(httpd, app_dir, url, words):
     assert rc != 0
     line = next(l for l in out.splitlines() if l.startswith('gramex: '))
     assert f'{app}/gramex.yaml:' in line and words in line
+
+
+def test_request_headers_and_query(httpd, app_dir, backends):
+    b = backends()
+    app = app_dir({'gramex.yaml': f"""
+url:
+  plain:
+    pattern: /plain/(.*)
+    handler: ProxyHandler
+    kwargs: {{url: "{b.url}/{{0}}?fixed=1", default: {{d: 1, l: [a, b]}}}}
+  named:
+    pattern: /named/(.*)
+    handler: ProxyHandler
+    kwargs:
+      url: {b.url}/{{0}}
+      request_headers: {{Cookie: true, X-Api-Key: secret, X-Num: 7}}
+  all:
+    pattern: /all/(.*)
+    handler: ProxyHandler
+    kwargs: {{url: "{b.url}/{{0}}", request_headers: {{"*": true}}}}
+"""})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    creds = {'Cookie': 'sid=1', 'Authorization': 'Bearer t', 'Accept': 'text/x-test'}
+    got = requests.get(f'{h.url}/plain/q?x=a b&d=9&fixed=2', headers=creds).json()
+    # Gramex's merge: default:, then the target's query, then the request's
+    assert got['query'] == 'd=9&l=a&l=b&fixed=2&x=a+b'
+    # no credentials unless request_headers names them; other headers pass
+    assert 'Cookie' not in got['headers'] and 'Authorization' not in got['headers']
+    assert got['headers']['Accept'] == 'text/x-test'
+    got = requests.get(f'{h.url}/named/q', headers=creds).json()
+    assert got['headers']['Cookie'] == 'sid=1' and 'Authorization' not in got['headers']
+    assert got['headers']['X-Api-Key'] == 'secret' and got['headers']['X-Num'] == '7'
+    got = requests.get(f'{h.url}/all/q', headers=creds).json()
+    assert got['headers']['Cookie'] == 'sid=1' and got['headers']['Authorization'] == 'Bearer t'
+
+
+def test_python_in_proxy_handler_goes_to_gramex(httpd, app_dir, backends):
+    gramex, target = backends('gramex'), backends('target')
+    app = app_dir({'gramex.yaml': f"""
+url:
+  token:
+    pattern: /token/(.*)
+    handler: ProxyHandler
+    kwargs:
+      url: {target.url}/{{0}}
+      request_headers: {{Authorization: "Bearer {{handler.session[token]}}"}}
+  ws:
+    pattern: /appws
+    handler: ProxyHandler
+    kwargs: {{url: "{target.url}/plain", on_message: mymodule.echo(handler)}}
+"""})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc == 0
+    h.start()
+    assert requests.get(f'{h.url}/token/x').status_code == 503     # no upstream
+    assert 'url token: request_headers.Authorization' in h.error_log()
+    h.stop()
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {gramex.url}').start()
+    r = requests.get(f'{h.url}/token/x?a=1')
+    assert r.status_code == 200, (r.status_code, r.text, h.error_log())
+    got = r.json()
+    assert got['backend'] == 'gramex' and got['path'] == '/token/x' and got['query'] == 'a=1'
+    # plain requests of the WebSocket-in-Gramex url go to its url ...
+    assert requests.get(f'{h.url}/appws').json()['backend'] == 'target'
+
+    # ... upgrades to Gramex, which runs on_message (spec g.3)
+    async def upgrade_backend():
+        async with websockets.connect(f'ws://127.0.0.1:{h.port}/appws') as conn:
+            await conn.send('whoami')
+            return await asyncio.wait_for(conn.recv(), 10)
+    assert asyncio.run(upgrade_backend()) == 'whoami:gramex'
+
+
+def test_backend_failure_names_the_url(httpd, app_dir, backends):
+    b = backends()
+    app = app_dir({'gramex.yaml': app_yaml(b)})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    b.stop()
+    codes = [requests.get(f'{h.url}/api/x').status_code for _ in range(2)]
+    assert set(codes) <= {502, 503}
+    log = h.error_log()
+    for code in set(codes):
+        assert f'url api: backend {b.url}/x?fixed=1 failed with {code}' in log

@@ -99,6 +99,11 @@ static void needs_gramex(apr_pool_t *p)
     CHECK(c->needs_gramex && strstr(c->needs_gramex, "modify"));
     c = gx_proxy_conf_make(p, kwargs(p, "request_headers: {X-Bad: 'a}b'}\n"));
     CHECK(c->needs_gramex != NULL);     /* str.format raises: Gramex answers it */
+    c = gx_proxy_conf_make(p, kwargs(p, "url: http://h/\n"));
+    CHECK_INT(c->ws_in_gramex, 0);
+    c = gx_proxy_conf_make(p, kwargs(p, "url: http://h/\non_message: mymodule.echo(handler)\n"));
+    CHECK_INT(c->ws_in_gramex, 1);
+    CHECK(c->needs_gramex == NULL);     /* plain requests still go to the url */
 }
 
 TEST_MAIN_BEGIN
