@@ -14,6 +14,7 @@
 APLOG_USE_MODULE(gramex);
 
 #define GX_PROXY_FILTER "GRAMEX_PROXY"
+#define GX_BODY_LIMIT_FILTER "GRAMEX_BODY_LIMIT"
 #define GX_WS_ONLY_MESSAGE "Can \"Upgrade\" only to \"WebSocket\"."
 
 /* gx_route * -> gx_proxy_conf *, built at post_config for every ProxyHandler
@@ -245,11 +246,43 @@ static apr_status_t proxy_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Bodies without Content-Length (chunked) are counted as they are read:
+ * past app.listen.max_body_size the read fails with APR_ENOSPC, which
+ * mod_proxy answers with 413 (it prefetches the first bytes before it
+ * connects, so small limits are enforced before the backend is touched). */
+static apr_status_t body_limit_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                      ap_input_mode_t mode, apr_read_type_e block,
+                                      apr_off_t readbytes)
+{
+    apr_off_t *left = f->ctx, len = 0;
+    apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    if (rv != APR_SUCCESS || mode != AP_MODE_READBYTES)
+        return rv;
+    apr_brigade_length(bb, 1, &len);
+    if (len > *left) {
+        gx_request *gr = gx_req(f->r);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, f->r, GX_LOGNO(0033) "url %s: upload is over "
+                      "the limit of %" APR_OFF_T_FMT " bytes (app.listen.max_body_size)",
+                      gr ? gr->route->name : "?", gr ? gr->app->max_body : 0);
+        apr_brigade_cleanup(bb);
+        return APR_ENOSPC;
+    }
+    *left -= len;
+    return APR_SUCCESS;
+}
+
 static void insert_proxy_filter(request_rec *r)
 {
     gx_request *gr = gx_req(r);
-    if (gr && gr->proxy_base)
-        ap_add_output_filter(GX_PROXY_FILTER, NULL, r, r->connection);
+    if (!gr || !gr->proxy_base)
+        return;
+    ap_add_output_filter(GX_PROXY_FILTER, NULL, r, r->connection);
+    if (!apr_table_get(r->headers_in, "Content-Length")
+        && apr_table_get(r->headers_in, "Transfer-Encoding")) {
+        apr_off_t *left = apr_palloc(r->pool, sizeof(*left));
+        *left = gr->app->max_body;
+        ap_add_input_filter(GX_BODY_LIMIT_FILTER, left, r, r->connection);
+    }
 }
 
 /* Each ProxyHandler url's rules, once per config generation; urls only
@@ -302,5 +335,6 @@ void gx_register_proxy_hooks(apr_pool_t *p)
     ap_hook_log_transaction(proxy_log_failure, NULL, NULL, APR_HOOK_MIDDLE);
 
     ap_register_output_filter(GX_PROXY_FILTER, proxy_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ap_register_input_filter(GX_BODY_LIMIT_FILTER, body_limit_filter, NULL, AP_FTYPE_RESOURCE);
     ap_hook_insert_filter(insert_proxy_filter, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -130,6 +130,9 @@ def test_upload_limit(httpd, app_dir, backends):
     h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
     assert requests.post(f'{h.url}/api/x', data=b'x' * 999).status_code == 200
     assert requests.post(f'{h.url}/api/x', data=b'x' * 5000).status_code == 413
+    # chunked bodies (no Content-Length) are counted as they arrive
+    assert requests.post(f'{h.url}/api/x', data=iter([b'x' * 500] * 2)).json()['body_length'] == 1000
+    assert requests.post(f'{h.url}/api/x', data=iter([b'x' * 500] * 10)).status_code == 413
 
 
 def test_upstream_routes(httpd, app_dir, backends):
