@@ -634,6 +634,12 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
                         rt->name, rt->target);
             return NULL;
         }
+        /* prepare:/modify:/{handler...} need Python: the url goes to Gramex */
+        rt->proxy = gx_proxy_conf_make(p, rt->kwargs);
+        if (rt->proxy->needs_gramex) {
+            rt->kind = GX_KIND_UPSTREAM;
+            rt->upstream_reason = rt->proxy->needs_gramex;
+        }
     }
     else if (strcmp(rt->handler, "tornado.web.RedirectHandler") == 0) {
         const gx_node *perm = gx_map_get(rt->kwargs, "permanent");

@@ -12,6 +12,7 @@
 #include "gx_router.h"
 #include "gx_cors.h"
 #include "gx_pathrule.h"
+#include "gx_proxy.h"
 #include <apr_tables.h>
 
 typedef enum {
@@ -87,6 +88,7 @@ typedef struct {
     apr_array_header_t *error_pages;    /* gx_error_page */
     gx_cors *cors;                      /* NULL without cors: */
     apr_array_header_t *headers;        /* gx_header: PROXY/UPSTREAM response headers */
+    const gx_proxy_conf *proxy;         /* ProxyHandler settings, built once */
 } gx_route;
 
 typedef struct {

@@ -17,16 +17,6 @@ APLOG_USE_MODULE(gramex);
 #define GX_BODY_LIMIT_FILTER "GRAMEX_BODY_LIMIT"
 #define GX_WS_ONLY_MESSAGE "Can \"Upgrade\" only to \"WebSocket\"."
 
-/* gx_route * -> gx_proxy_conf *, built at post_config for every ProxyHandler
- * url of every server, so requests only look them up. */
-static apr_hash_t *proxy_confs;
-
-static const gx_proxy_conf *proxy_conf(request_rec *r, const gx_route *rt)
-{
-    const gx_proxy_conf *pc = proxy_confs ? apr_hash_get(proxy_confs, &rt, sizeof(rt)) : NULL;
-    return pc ? pc : gx_proxy_conf_make(r->pool, rt->kwargs);
-}
-
 static int unavailable(request_rec *r)
 {
     r->handler = GX_HANDLER_UNAVAILABLE;
@@ -165,7 +155,7 @@ int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m)
 {
     const gx_route *rt = gr->route;
     gx_server_conf *c = gx_sconf(r->server);
-    const gx_proxy_conf *pc = rt->kind == GX_KIND_PROXY ? proxy_conf(r, rt) : NULL;
+    const gx_proxy_conf *pc = rt->kind == GX_KIND_PROXY ? rt->proxy : NULL;
     int status = OK, upgrade = is_upgrade(r);
     const char *url, *query = NULL;
 
@@ -287,36 +277,6 @@ static void insert_proxy_filter(request_rec *r)
 
 /* Each ProxyHandler url's rules, once per config generation; urls only
  * Gramex can run are named at startup (they go to GramexUpstream, or 503). */
-static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                             server_rec *main_server)
-{
-    server_rec *s;
-    (void)plog;
-    (void)ptemp;
-    proxy_confs = apr_hash_make(pconf);
-    for (s = main_server; s; s = s->next) {
-        gx_server_conf *c = gx_sconf(s);
-        int i;
-        for (i = 0; c && c->app && i < c->app->routes->nelts; i++) {
-            const gx_route *rt = APR_ARRAY_IDX(c->app->routes, i, const gx_route *);
-            const gx_route **key;
-            gx_proxy_conf *pc;
-            if (rt->kind != GX_KIND_PROXY || apr_hash_get(proxy_confs, &rt, sizeof(rt)))
-                continue;
-            pc = gx_proxy_conf_make(pconf, rt->kwargs);
-            key = apr_palloc(pconf, sizeof(*key));
-            *key = rt;
-            apr_hash_set(proxy_confs, key, sizeof(*key), pc);
-            if (pc->needs_gramex)
-                ap_log_error(APLOG_MARK, c->upstream_target ? APLOG_INFO : APLOG_WARNING, 0, s,
-                             GX_LOGNO(0035) "%s:%d: url %s: %s, so it goes to GramexUpstream%s",
-                             rt->file, rt->line, rt->name, pc->needs_gramex,
-                             c->upstream_target ? "" : ", which is not set: it answers 503");
-        }
-    }
-    return OK;
-}
-
 /* 502/503/504 from mod_proxy name the backend; say which url it was */
 static int proxy_log_failure(request_rec *r)
 {
@@ -331,7 +291,6 @@ static int proxy_log_failure(request_rec *r)
 void gx_register_proxy_hooks(apr_pool_t *p)
 {
     (void)p;
-    ap_hook_post_config(proxy_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(proxy_log_failure, NULL, NULL, APR_HOOK_MIDDLE);
 
     ap_register_output_filter(GX_PROXY_FILTER, proxy_filter, NULL, AP_FTYPE_CONTENT_SET);

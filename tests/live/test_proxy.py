@@ -293,7 +293,7 @@ url:
     assert rc == 0
     h.start()
     assert requests.get(f'{h.url}/token/x').status_code == 503     # no upstream
-    assert 'url token: request_headers.Authorization' in h.error_log()
+    assert 'url token (ProxyHandler): request_headers.Authorization' in h.error_log()
     h.stop()
     h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {gramex.url}').start()
     r = requests.get(f'{h.url}/token/x?a=1')
