@@ -168,29 +168,6 @@ void gx_list_push(apr_pool_t *p, gx_node *list, gx_node *item)
     list->vals[list->n++] = item;
 }
 
-gx_node *gx_node_copy(apr_pool_t *p, const gx_node *n)
-{
-    gx_node *c;
-    int i;
-    if (!n)
-        return NULL;
-    c = apr_pmemdup(p, n, sizeof(*n));
-    c->index = NULL;
-    if (n->type == GX_MAP || n->type == GX_LIST) {
-        c->cap = n->n;
-        c->vals = n->n ? apr_palloc(p, n->n * sizeof(*c->vals)) : NULL;
-        c->keys = (n->type == GX_MAP && n->n) ? apr_palloc(p, n->n * sizeof(*c->keys)) : NULL;
-        for (i = 0; i < n->n; i++) {
-            c->vals[i] = gx_node_copy(p, n->vals[i]);
-            if (n->type == GX_MAP)
-                c->keys[i] = n->keys[i];   /* keys are never mutated in place */
-        }
-        if (n->type == GX_MAP && n->n >= GX_MAP_INDEX_MIN)
-            index_rebuild(p, c);
-    }
-    return c;
-}
-
 static const char *intern(apr_pool_t *p, apr_hash_t *files, const char *file)
 {
     const char *copy;
@@ -204,7 +181,9 @@ static const char *intern(apr_pool_t *p, apr_hash_t *files, const char *file)
     return copy;
 }
 
-gx_node *gx_node_clone(apr_pool_t *p, const gx_node *n, apr_hash_t *files)
+/* The tree's structure into p; with files, also every string and key (a
+ * clone that outlives the original), else strings and keys are shared. */
+static gx_node *copy_tree(apr_pool_t *p, const gx_node *n, apr_hash_t *files)
 {
     gx_node *c;
     int i;
@@ -212,22 +191,34 @@ gx_node *gx_node_clone(apr_pool_t *p, const gx_node *n, apr_hash_t *files)
         return NULL;
     c = apr_pmemdup(p, n, sizeof(*n));
     c->index = NULL;
-    c->file = intern(p, files, n->file);
-    c->str = n->str ? apr_pstrdup(p, n->str) : NULL;
-    c->src = n->src ? apr_pstrdup(p, n->src) : NULL;
+    if (files) {
+        c->file = intern(p, files, n->file);
+        c->str = n->str ? apr_pstrdup(p, n->str) : NULL;
+        c->src = n->src ? apr_pstrdup(p, n->src) : NULL;
+    }
     if (n->type == GX_MAP || n->type == GX_LIST) {
         c->cap = n->n;
         c->vals = n->n ? apr_palloc(p, n->n * sizeof(*c->vals)) : NULL;
         c->keys = (n->type == GX_MAP && n->n) ? apr_palloc(p, n->n * sizeof(*c->keys)) : NULL;
         for (i = 0; i < n->n; i++) {
-            c->vals[i] = gx_node_clone(p, n->vals[i], files);
-            if (n->type == GX_MAP)
-                c->keys[i] = gx_node_clone(p, n->keys[i], files);
+            c->vals[i] = copy_tree(p, n->vals[i], files);
+            if (n->type == GX_MAP)      /* keys are never mutated in place */
+                c->keys[i] = files ? copy_tree(p, n->keys[i], files) : n->keys[i];
         }
         if (n->type == GX_MAP && n->n >= GX_MAP_INDEX_MIN)
             index_rebuild(p, c);
     }
     return c;
+}
+
+gx_node *gx_node_copy(apr_pool_t *p, const gx_node *n)
+{
+    return copy_tree(p, n, NULL);
+}
+
+gx_node *gx_node_clone(apr_pool_t *p, const gx_node *n, apr_hash_t *files)
+{
+    return copy_tree(p, n, files);
 }
 
 int gx_key_equal(const gx_node *a, const gx_node *b)

@@ -34,6 +34,18 @@ def readable_tmpdir(prefix):
     return d
 
 
+def readable_copy(src, prefix):
+    """A copy of directory src that www-data can read, wherever the checkout
+    lives; returns the copy's path (inside a fresh temp dir)."""
+    dst = readable_tmpdir(prefix) / Path(src).name
+    shutil.copytree(src, dst)
+    for d, _, names in os.walk(dst):
+        os.chmod(d, 0o755)
+        for n in names:
+            os.chmod(os.path.join(d, n), 0o644)
+    return dst
+
+
 def write_tree(root, files):
     """files: {relpath: text or bytes}; dirs and files readable by www-data."""
     root = Path(root)

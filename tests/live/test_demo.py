@@ -1,22 +1,16 @@
 """The bundled demo app, served the way `./apxs-build.sh run` serves it."""
-import os
 import shutil
 
 import pytest
 import requests
 
-from gxhttpd import Httpd, REPO, readable_tmpdir
+from gxhttpd import Httpd, REPO, readable_copy
 
 
 @pytest.fixture(scope='module')
 def demo():
     # a copy www-data can read, wherever the checkout lives
-    app = readable_tmpdir('gxtest-demo-') / 'demo'
-    shutil.copytree(REPO / 'demo', app)
-    for d, _, files in os.walk(app):
-        os.chmod(d, 0o755)
-        for f in files:
-            os.chmod(os.path.join(d, f), 0o644)
+    app = readable_copy(REPO / 'demo', 'gxtest-demo-')
     h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n'
               '<Location /gramex-status>\n SetHandler gramex-status\n Require all granted\n'
               '</Location>')

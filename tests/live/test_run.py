@@ -1,5 +1,4 @@
 """`./apxs-build.sh run APP_DIR --port N`: the README's first command serves an app."""
-import os
 import shutil
 import signal
 import subprocess
@@ -7,18 +6,13 @@ import time
 
 import requests
 
-from gxhttpd import REPO, free_port, readable_tmpdir
+from gxhttpd import REPO, free_port, readable_copy
 
 START_TIMEOUT = 60
 
 
 def test_run_serves_an_app():
-    app = readable_tmpdir('gxtest-run-') / 'demo'
-    shutil.copytree(REPO / 'demo', app)
-    for d, _, files in os.walk(app):
-        os.chmod(d, 0o755)
-        for f in files:
-            os.chmod(os.path.join(d, f), 0o644)
+    app = readable_copy(REPO / 'demo', 'gxtest-run-')
     port = free_port()
     proc = subprocess.Popen([str(REPO / 'apxs-build.sh'), 'run', str(app), '--port', str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
