@@ -29,6 +29,7 @@ class Response:
     def __init__(self, raw):
         self.raw = raw                              # status line, headers and body
         head, _, self.body = raw.partition(b'\r\n\r\n')
+        self.head = head
         lines = head.decode('latin-1').split('\r\n')
         parts = lines[0].split()
         self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
@@ -36,10 +37,29 @@ class Response:
         for line in lines[1:]:
             k, _, v = line.partition(':')
             self.headers[k.strip().lower()] = v.strip()
+        if self.headers.get('transfer-encoding', '').lower() == 'chunked':
+            self.body = dechunk(self.body)
 
     def leaks(self, markers=SECRETS):
-        """The markers found anywhere in the response, headers included."""
-        return [m.decode() for m in markers if m in self.raw]
+        """The markers found anywhere in the response, headers included (in
+        the de-chunked body too: a marker may straddle two chunks)."""
+        return [m.decode() for m in markers if m in self.raw or m in self.body]
+
+
+def dechunk(data):
+    out, pos = [], 0
+    while True:
+        eol = data.find(b'\r\n', pos)
+        if eol < 0:
+            return b''.join(out) + data[pos:]       # truncated: keep what came
+        try:
+            size = int(data[pos:eol].split(b';')[0], 16)
+        except ValueError:
+            return b''.join(out) + data[pos:]       # not chunked after all: keep it
+        if size == 0:
+            return b''.join(out)
+        out.append(data[eol + 2:eol + 2 + size])
+        pos = eol + 2 + size + 2
 
 
 def raw_request(port, target, method='GET', headers=None, version='HTTP/1.1', timeout=10):
