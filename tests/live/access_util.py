@@ -67,19 +67,26 @@ def raw_request(port, target, method='GET', headers=None, version='HTTP/1.1', ti
     client normalises '..', '%2e', '//', '\\' or case. Connection: close."""
     if isinstance(target, str):
         target = target.encode('latin-1')
+    if version is None:                             # HTTP/0.9: a bare request line
+        with socket.create_connection(('127.0.0.1', port), timeout=timeout) as s:
+            s.sendall(f'{method} '.encode() + target + b'\r\n')
+            return Response(read_all(s))
     lines = [f'{method} '.encode() + target + f' {version}'.encode(), b'Host: 127.0.0.1',
              b'Connection: close']
     for k, v in (headers or {}).items():
         lines.append(f'{k}: {v}'.encode('latin-1'))
     with socket.create_connection(('127.0.0.1', port), timeout=timeout) as s:
         s.sendall(b'\r\n'.join(lines) + b'\r\n\r\n')
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    return Response(b''.join(chunks))
+        return Response(read_all(s))
+
+
+def read_all(sock):
+    chunks = []
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            return b''.join(chunks)
+        chunks.append(b)
 
 
 class Backend:

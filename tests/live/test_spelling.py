@@ -167,3 +167,18 @@ def test_other_spellings_never_leak(guarded, guard, category):
         elif r.status == 200:
             bad.append((target, r.status, 'served something'))
     assert not bad, f'{len(bad)} spellings wrong:\n' + describe(bad)
+
+
+@pytest.mark.parametrize('method, version', [
+    ('HEAD', 'HTTP/1.1'), ('POST', 'HTTP/1.1'), ('OPTIONS', 'HTTP/1.1'), ('PUT', 'HTTP/1.1'),
+    ('GET', 'HTTP/1.0'), ('GET', None),     # None: HTTP/0.9, no status line, body only
+])
+def test_other_methods_and_versions_never_leak(guarded, method, version):
+    bad = []
+    for g in GUARDS:
+        for target in [f'/{g}/{FILE}', f'/%{ord(g[0]):02x}{g[1:]}/{FILE}', f'/{g}\\{FILE}',
+                       f'/x/../%{ord(g[0]):02X}{g[1:]}/{FILE}']:
+            r = raw_request(guarded.port, target, method=method, version=version)
+            if r.leaks():
+                bad.append((target, r.status, 'LEAKS ' + ','.join(r.leaks())))
+    assert not bad, f'{method} {version}:\n' + describe(bad)
