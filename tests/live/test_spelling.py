@@ -73,8 +73,12 @@ def others(g):
         'encoded-slash': [f'/{g}%2F{FILE}', f'/{g}%2f{FILE}', f'/%2F{g}/{FILE}', f'/%2f{g}/{FILE}',
                           f'/x/..%2F{g}/{FILE}', f'/x/..%2f{g}/{FILE}', f'/x%2F..%2F{g}/{FILE}',
                           f'/{e0}{g[1:]}%2f{FILE}', f'/x/%2e%2e%2f{g}/{FILE}'],
-        'nul': [f'/{g}%00/{FILE}', f'/{g}/{FILE}%00', f'/{g}/{FILE}%00.html', f'/%00/../{g}/{FILE}',
-                f'/{g[:2]}%00{g[2:]}/{FILE}', f'/x%00/../{g}/{FILE}'],
+        'nul': [f'/{g}%00/{FILE}', f'/{g}/{FILE}%00', f'/{g}/{FILE}%00.html',
+                f'/{g[:2]}%00{g[2:]}/{FILE}', f'/{g}/{FILE[:3]}%00{FILE[3:]}'],
+        # httpd resolves dot segments before decoding: these name /g/secret.txt
+        # (503 or a refusal are both safe; only a leak is wrong)
+        'nul-in-removed-segment': [f'/%00/../{g}/{FILE}', f'/x%00/../{g}/{FILE}',
+                                   f'/{g}/%00/../{FILE}'],
         'case': [f'/{g.upper()}/{FILE}', f'/{g.capitalize()}/{FILE}',
                  '/' + ''.join(c.upper() if i % 2 else c for i, c in enumerate(g)) + f'/{FILE}',
                  f'/%{ord(g[0].upper()):02X}{g[1:].upper()}/{FILE}', f'/{g}/{FILE.upper()}',
@@ -182,3 +186,16 @@ def test_other_methods_and_versions_never_leak(guarded, method, version):
             if r.leaks():
                 bad.append((target, r.status, 'LEAKS ' + ','.join(r.leaks())))
     assert not bad, f'{method} {version}:\n' + describe(bad)
+
+
+@pytest.mark.parametrize('category', ['encoded-slash', 'nul'])
+@pytest.mark.parametrize('guard', GUARDS)
+def test_encoded_slash_and_nul_are_refused(guarded, guard, category):
+    """As httpd refuses them by default (AllowEncodedSlashes Off; NUL): 404
+    (400 accepted), never a route's answer."""
+    bad = []
+    for target in others(guard)[category]:
+        r = raw_request(guarded.port, target)
+        if r.status not in (400, 404):
+            bad.append((target, r.status, '(not refused)'))
+    assert not bad, describe(bad)
