@@ -66,11 +66,14 @@ MAIN_MARK = 'GX-CONF-MARKER-main-0b93'
 STATIC = {'static/hello.html': '<p>hello from the app</p>\n'}
 
 
-def app_yaml(static_dir):
+def app_yaml(static_dir, sites_dir):
     """An app's gramex.yaml as the README recipe copies it beside a vhost file:
-    its paths are absolute (the app itself lives elsewhere)."""
+    its paths are absolute (the app itself lives elsewhere). `siteconf` is a
+    named FileHandler over the site directory itself: every route refuses config."""
     return ('url:\n  static:\n    pattern: /static/(.*)\n    handler: FileHandler\n'
-            f'    kwargs: {{path: "{static_dir}/"}}\n')
+            f'    kwargs: {{path: "{static_dir}/"}}\n'
+            '  siteconf:\n    pattern: /siteconf/(.*)\n    handler: FileHandler\n'
+            f'    kwargs: {{path: "{sites_dir}/"}}\n')
 
 
 def site_files(port):
@@ -101,8 +104,8 @@ def vhost_site(httpd):
         h = httpd()
         root = readable_tmpdir('gxtest-site-')
         app = write_tree(root / 'app', STATIC)
-        sites = write_tree(root / ('sites-available' if layout == 'debian' else 'sites'),
-                           {**site_files(h.port), 'gramex.yaml': app_yaml(app / 'static')})
+        sites = root / ('sites-available' if layout == 'debian' else 'sites')
+        write_tree(sites, {**site_files(h.port), 'gramex.yaml': app_yaml(app / 'static', sites)})
         if layout == 'debian':
             enabled = root / 'sites-enabled'
             enabled.mkdir(mode=0o755)
@@ -132,7 +135,8 @@ def test_vhost_app_is_loaded_from_the_site_dir(vhost_site, layout):
 def test_vhost_and_included_files_never_served(vhost_site, layout):
     h, _ = vhost_site(layout)
     bad = []
-    for name in ['mysite.conf', 'inc/extra.conf']:
+    for name in ['mysite.conf', 'inc/extra.conf', 'siteconf/mysite.conf',
+                 'siteconf/inc/extra.conf']:
         for target in config_spellings(name):
             r = raw_request(h.port, target)
             if SITE_MARK.encode() in r.raw or EXTRA_MARK.encode() in r.raw:
@@ -160,6 +164,27 @@ def test_main_config_in_the_run_directory_never_served(httpd):
     h.start()
     bad = []
     for target in config_spellings('httpd.conf'):
+        r = raw_request(h.port, target)
+        if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
+            bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
+    assert not bad, '\n'.join(bad)
+
+
+def test_main_config_never_served_by_a_granted_named_route(httpd, app_dir):
+    """A url whose root is the directory of httpd.conf, granted by the admin:
+    the grant opens the directory, never the config in it."""
+    h = httpd()
+    app = app_dir({'gramex.yaml': 'url:\n  serverroot:\n    pattern: /serverroot/(.*)\n'
+                                  '    handler: FileHandler\n'
+                                  f'    kwargs: {{path: "{h.dir}/"}}\n'})
+    write_tree(h.dir, {'note.txt': 'beside the config\n'})
+    h.write(f'# {MAIN_MARK}\nGramexConfig "{app}/gramex.yaml"\n'
+            f'<Directory "{h.dir}">\n  Require all granted\n</Directory>\n')
+    h.start()
+    r = raw_request(h.port, '/serverroot/note.txt')     # control: the route serves the dir
+    assert r.status == 200 and r.body == b'beside the config\n', r.status
+    bad = []
+    for target in config_spellings('serverroot/httpd.conf'):
         r = raw_request(h.port, target)
         if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
             bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
