@@ -17,8 +17,8 @@ from access_util import raw_request
 from gxhttpd import Httpd, readable_tmpdir, write_tree
 
 MARK = {name: f'GX-ADMIN-RULE-{name}-MARKER' for name in
-        ['private', 'key', 'dirmatch', 'filesmatch', 'htaccess', 'location', 'ip', 'symlink',
-         'notgranted']}
+        ['private', 'key', 'dirmatch', 'filesmatch', 'htaccess', 'location', 'ip', 'ssl',
+         'symlink', 'notgranted']}
 
 APP_YAML = """
 url:
@@ -26,6 +26,10 @@ url:
     pattern: /files/(.*)
     handler: FileHandler
     kwargs: {{path: $YAMLPATH/}}
+  one-file:
+    pattern: /one-file
+    handler: FileHandler
+    kwargs: {{path: $YAMLPATH/private/secret.txt}}
   system-etc:
     pattern: /etc-files/(.*)
     handler: FileHandler
@@ -64,6 +68,9 @@ def admin_conf(app, granted):
 <Directory "{app}/iponly">
   Require ip 192.0.2.1
 </Directory>
+<Directory "{app}/sslonly">
+  SSLRequireSSL
+</Directory>
 <Directory "{app}/links">
   Options -FollowSymLinks
 </Directory>
@@ -81,6 +88,7 @@ DENIED = {
     'old/config.bak': 'filesmatch',
     'ht/secret.txt': 'htaccess',
     'iponly/secret.txt': 'ip',
+    'sslonly/secret.txt': 'ssl',
     'links/elsewhere.txt': 'symlink',
 }
 
@@ -102,7 +110,7 @@ def site():
     (app / 'links').mkdir(mode=0o755)
     os.symlink(elsewhere / 'linked.txt', app / 'links' / 'elsewhere.txt')
     h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n' + admin_conf(app, granted),
-              extra_modules=['authz_host'])
+              extra_modules=['authz_host', 'socache_shmcb', 'ssl'])
     try:
         yield h.start(), app
     finally:
@@ -144,6 +152,12 @@ def test_admin_denial_holds_for_other_spellings(site, path):
         if leaked(r) or r.status == 200:
             bad.append(f'{target!r} -> {r.status} {leaked(r)}')
     assert not bad, '\n'.join(bad)
+
+
+def test_admin_denial_holds_for_a_single_file_url(site):
+    h, _ = site
+    r = raw_request(h.port, '/one-file')
+    assert leaked(r) == [] and r.status == 403, r.status
 
 
 def test_location_denial_holds(site):
