@@ -104,7 +104,8 @@ def site():
              'ht/.htaccess': 'Require all denied\n',
              'ht-off/.htaccess': 'Require all denied\n',    # AllowOverride None: ignored
              'ht-off/open.txt': 'htaccess not allowed here\n',
-             'loc-denied/secret.txt': MARK['location'] + '\n'}
+             'loc-denied/secret.txt': MARK['location'] + '\n',
+             'private/index.html': MARK['private'] + '\n'}
     files.update({path: MARK[name] + '\n' for path, name in DENIED.items() if name != 'symlink'})
     app = write_tree(root / 'app', files)
     (app / 'links').mkdir(mode=0o755)
@@ -157,6 +158,14 @@ def test_admin_denial_holds_for_other_spellings(site, path):
 def test_admin_denial_holds_for_a_single_file_url(site):
     h, _ = site
     r = raw_request(h.port, '/one-file')
+    assert leaked(r) == [] and r.status == 403, r.status
+
+
+def test_admin_denial_holds_for_a_default_filename(site):
+    """GET /private/: the catch-all's default_filename (index.html) is in the
+    denied directory too."""
+    h, _ = site
+    r = raw_request(h.port, '/private/')
     assert leaked(r) == [] and r.status == 403, r.status
 
 
