@@ -169,7 +169,8 @@ def test_include_subrequests_go_through_the_routes(site):
     body = r.body.decode()
     assert body.startswith('A:public file\nB:') and body.endswith('E\n'), body  # includes ran
     # B and C went to the upstream: the backend's JSON with the path it got
-    b, c = body[len('A:public file\nB:'):body.index('C:')], body[body.index('C:') + 2:body.index('D:')]
+    b = body[len('A:public file\nB:'):body.index('C:')]
+    c = body[body.index('C:') + 2:body.index('D:')]
     assert json.loads(b)['path'] == '/admin/secret.txt', body
     assert json.loads(c)['path'] == '/members/secret.txt', body
 

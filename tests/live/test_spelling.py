@@ -54,7 +54,8 @@ def equivalent(g):
             f'//{g}/{FILE}', f'/{g}//{FILE}', f'///{g}///{FILE}', f'//./{g}/{FILE}']
     # mixed: encoded letters behind dot and empty segments
     out += [f'/x/../%{ord(g[0]):02x}{g[1:]}/{FILE}', f'//%{ord(g[0]):02X}{g[1:]}//{FILE}',
-            f'/./%2e/{g[:-1]}%{ord(g[-1]):02x}/./{FILE}', f'/x/%2e%2e/{g[0]}%{ord(g[1]):02x}{g[2:]}/{FILE}']
+            f'/./%2e/{g[:-1]}%{ord(g[-1]):02x}/./{FILE}',
+            f'/x/%2e%2e/{g[0]}%{ord(g[1]):02x}{g[2:]}/{FILE}']
     # absolute-form request target (RFC 9112 3.2.2: servers must accept it)
     out += [f'http://127.0.0.1/{g}/{FILE}', f'http://127.0.0.1/%{ord(g[0]):02x}{g[1:]}/{FILE}']
     return out
@@ -64,13 +65,16 @@ def others(g):
     """Spellings that are not the guarded url: they may be refused or miss,
     but must never serve a guarded file. {category: [target, ...]}"""
     e0 = f'%{ord(g[0]):02x}'
+    hex0 = f'{ord(g[0]):02x}'
     return {
-        'double-encoding': [f'/%25{ord(g[0]):02x}{g[1:]}/{FILE}', f'/%2525{ord(g[0]):02x}{g[1:]}/{FILE}',
-                            '/%25' + ''.join(f'%{ord(c):02x}' for c in f'{ord(g[0]):02x}') + f'{g[1:]}/{FILE}', f'/x/%252e%252e/{g}/{FILE}',
-                            f'/x/%252E%252E/{g}/{FILE}', f'/x/..%252f{g}/{FILE}'],
+        'double-encoding': [f'/%25{hex0}{g[1:]}/{FILE}', f'/%2525{hex0}{g[1:]}/{FILE}',
+                            '/%25' + ''.join(f'%{ord(c):02x}' for c in hex0) + f'{g[1:]}/{FILE}',
+                            f'/x/%252e%252e/{g}/{FILE}', f'/x/%252E%252E/{g}/{FILE}',
+                            f'/x/..%252f{g}/{FILE}'],
         'semicolon-params': [f'/{g};x/{FILE}', f'/{g};/{FILE}', f'/{g}/;x/{FILE}',
-                             f'/{g}/{FILE};x', f'/;x/../{g}/{FILE}', f'/{e0}{g[1:]};jsessionid=1/{FILE}',
-                             f'/{g}%3b/{FILE}', f'/x;/../{g}/{FILE}'],
+                             f'/{g}/{FILE};x', f'/;x/../{g}/{FILE}',
+                             f'/{e0}{g[1:]};jsessionid=1/{FILE}', f'/{g}%3b/{FILE}',
+                             f'/x;/../{g}/{FILE}'],
         'encoded-slash': [f'/{g}%2F{FILE}', f'/{g}%2f{FILE}', f'/%2F{g}/{FILE}', f'/%2f{g}/{FILE}',
                           f'/x/..%2F{g}/{FILE}', f'/x/..%2f{g}/{FILE}', f'/x%2F..%2F{g}/{FILE}',
                           f'/{e0}{g[1:]}%2f{FILE}', f'/x/%2e%2e%2f{g}/{FILE}'],
@@ -92,7 +96,8 @@ def others(g):
                                  f'/{g}/{FILE}%20', f'/{g}/{FILE}::$DATA', f'/{g}::$DATA/{FILE}',
                                  f'/{g}%2e/{FILE}', f'/{g}%20%20/{FILE}'],
         'overlong-and-unicode': [f'/%c1%a1{g[1:]}/{FILE}', f'/x/%c0%ae%c0%ae/{g}/{FILE}',
-                                 f'/%u00{ord(g[0]):02x}{g[1:]}/{FILE}', f'/%e0%81%a1{g[1:]}/{FILE}', f'/%ef%bd%{0x81 + ord(g[0]) - 97:02x}{g[1:]}/{FILE}',
+                                 f'/%u00{hex0}{g[1:]}/{FILE}', f'/%e0%81%a1{g[1:]}/{FILE}',
+                                 f'/%ef%bd%{0x81 + ord(g[0]) - 97:02x}{g[1:]}/{FILE}',  # fullwidth
                                  f'/x/%c0%af../{g}/{FILE}', f'/%ef%bc%8f{g}/{FILE}'],
         'above-root': [f'/../{g}/{FILE}', f'/%2e%2e/{g}/{FILE}', f'/x/../../{g}/{FILE}',
                        f'/./../{g}/{FILE}'],
@@ -100,7 +105,8 @@ def others(g):
         'query-fragment': [f'/x?/../{g}/{FILE}', f'/x?y#/../../{g}/{FILE}', f'/{g}/{FILE}#x',
                            f'/x#/../{g}/{FILE}', f'/%23/../{g}/{FILE}', f'/%3f/../{g}/{FILE}',
                            f'/x%3F/../{g}/{FILE}'],
-        'mixed': [f'/x/..%2F{e0}{g[1:]}/{FILE}', f'//{e0}{g[1:]};x//{FILE}', f'/{e0}{g[1:]}./{FILE}',
+        'mixed': [f'/x/..%2F{e0}{g[1:]}/{FILE}', f'//{e0}{g[1:]};x//{FILE}',
+                  f'/{e0}{g[1:]}./{FILE}',
                   f'/{g.upper()[0]}%{ord(g[1]):02X}{g[2:]}/{FILE}', f'/x/..\\{e0}{g[1:]}/{FILE}',
                   f'/%2e%2e%2f{e0}{g[1:]}/{FILE}', f'/./{g}%00/./{FILE}'],
     }
