@@ -275,7 +275,7 @@ static apr_array_header_t *memo_headers(apr_pool_t *p, gx_app *app, const gx_nod
                                         const char *owner, gx_diags *d)
 {
     /* keyed one byte past the node, apart from memo_list's lists of it */
-    const char *key = (const char *)h + 1;
+    const char *key = h ? (const char *)h + 1 : NULL;     /* NULL + 1 is UB */
     apr_array_header_t *a;
     if (!h)
         return header_rules(p, h, 1, owner, d);
