@@ -109,7 +109,7 @@ gx_node *gx_secrets_decode_blob(apr_pool_t *p, const char *key, const char *text
         return NULL;
     }
     blob = doc->str;
-    *signed_only = gx_blob_detect(blob) != GX_BLOB_GXS1;
+    *signed_only = gx_blob_detect(blob) != GX_BLOB_AEAD;
     plain = *signed_only ? gx_signed_decode(p, key, blob, now, &len, err)
                          : gx_aead_decrypt(p, key, blob, &len, err);
     if (!plain)

@@ -54,9 +54,10 @@ static void aead(apr_pool_t *p)
     const char *err = NULL;
     apr_size_t len;
     char *blob = gx_aead_encrypt(p, "key", "{\"PW\": \"hunter2\"}", 17, &err), *bad;
-    CHECK(blob && !strncmp(blob, "gxs1.", 5));
+    CHECK(blob && !strncmp(blob, "gxs2.", 5));
     CHECK(!strstr(blob, "hunter2"));
-    CHECK_INT(gx_blob_detect(blob), GX_BLOB_GXS1);
+    CHECK_INT(gx_blob_detect(blob), GX_BLOB_AEAD);
+    CHECK(!strncmp(blob, "gxs2.15.8.1.", 12));                  /* the cost is in the blob */
     CHECK_STR(gx_aead_decrypt(p, "key", blob, &len, &err), "{\"PW\": \"hunter2\"}");
     CHECK(gx_aead_decrypt(p, "other", blob, &len, &err) == NULL);
     bad = apr_pstrdup(p, blob);
@@ -64,6 +65,58 @@ static void aead(apr_pool_t *p)
     CHECK(gx_aead_decrypt(p, "key", bad, &len, &err) == NULL);
     CHECK(gx_aead_decrypt(p, "key", "gxs1.a.b", &len, &err) == NULL);
     CHECK(strstr(err, "malformed") != NULL);
+}
+
+/* Fuzzer finds: blobs with nothing between or around the dots once read an
+ * uninitialised pointer. Every one is refused as malformed. */
+static void aead_malformed(apr_pool_t *p)
+{
+    static const char *const bad[] = {
+        "", " ", "   \n", ".", "...", "......", "gxs1", "gxs1.", "gxs1...", "gxs1.a..b",
+        "gxs1.a.b.c.d", ".gxs1.a.b", "gxs2", "gxs2.15.8.1", "gxs2.15.8.1...",
+        "gxs2.15.8.1.a.b", "gxs2.015.8.1.a.b.c", "gxs2.15.8.1.a.b.c.d", "gxs2.-1.8.1.a.b.c",
+        "gxs2.15.8.1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAA.AAAA", NULL};
+    const char *err;
+    apr_size_t len;
+    char *good = gx_aead_encrypt(p, "k", "{}", 2, &err);
+    int i;
+    for (i = 0; bad[i]; i++) {
+        err = NULL;
+        CHECK(gx_aead_decrypt(p, "k", bad[i], &len, &err) == NULL);
+        CHECK(err && strstr(err, "malformed"));
+    }
+    /* truncated anywhere: refused */
+    for (i = 0; good && i < (int)strlen(good); i += 7) {
+        err = NULL;
+        CHECK(gx_aead_decrypt(p, "k", apr_pstrndup(p, good, i), &len, &err) == NULL);
+        CHECK(err != NULL);
+    }
+}
+
+/* The KDF cost is stored and authenticated; old gxs1 blobs still read. */
+static void aead_versions(apr_pool_t *p)
+{
+    /* made by gramex-secrets before gxs2 existed */
+    static const char *const gxs1 = "gxs1.OJmeGf0vNWu-TmmSiLbsaw.7SugqLW_FOLjov_a."
+        "0IT_COVE2vLoWa2l4jMov8_I98j4DKIyKug0grODSL-KJk_Y5j0\n";
+    gx_kdf raised = {16, 8, 2}, huge = {22, 8, 1}, lowest = {9, 8, 1};
+    const char *err = NULL;
+    apr_size_t len;
+    char *blob, *lowered;
+    CHECK_STR(gx_aead_decrypt(p, "oldkey", gxs1, &len, &err), "{\"OLD\": \"gxs1-vector\"}");
+    CHECK_INT(gx_blob_detect(gxs1), GX_BLOB_AEAD);
+    blob = gx_aead_encrypt_kdf(p, "k", "{\"a\": 1}", 8, &raised, &err);
+    CHECK(blob && !strncmp(blob, "gxs2.16.8.2.", 12));
+    CHECK_STR(gx_aead_decrypt(p, "k", blob, &len, &err), "{\"a\": 1}");
+    /* the header is authenticated: lowering the cost in a blob breaks it */
+    lowered = apr_pstrcat(p, "gxs2.15.8.2", blob + strlen("gxs2.16.8.2"), NULL);
+    CHECK(gx_aead_decrypt(p, "k", lowered, &len, &err) == NULL);
+    CHECK(err && strstr(err, "cannot decrypt"));
+    /* costs a reader refuses: too much memory from a URL, too weak */
+    CHECK(gx_aead_encrypt_kdf(p, "k", "{}", 2, &huge, &err) == NULL && strstr(err, "256 MiB"));
+    CHECK(gx_aead_encrypt_kdf(p, "k", "{}", 2, &lowest, &err) == NULL && strstr(err, "range"));
+    CHECK(gx_aead_decrypt(p, "k", "gxs2.22.8.1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAA.AAAA", &len,
+                          &err) == NULL && strstr(err, "256 MiB"));
 }
 
 static void base64(apr_pool_t *p)
@@ -116,7 +169,7 @@ static void load_files(apr_pool_t *p)
         apr_file_read(f, buf, &n);
         apr_file_close(f);
         buf[n] = '\0';
-        CHECK(!strstr(buf, "from-remote") && !strncmp(buf, "gxs1.", 5));   /* encrypted */
+        CHECK(!strstr(buf, "from-remote") && !strncmp(buf, "gxs2.", 5));   /* encrypted */
     }
     /* no cache either: an error naming the URL and the cause */
     apr_file_remove(apr_pstrcat(p, dir, "/.secrets.cache", NULL), p);
@@ -153,6 +206,8 @@ TEST_MAIN_BEGIN
     dir = tmp;
     RUN(signed_values);
     RUN(aead);
+    RUN(aead_malformed);
+    RUN(aead_versions);
     RUN(base64);
     RUN(load_files);
     {
