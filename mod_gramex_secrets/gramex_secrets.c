@@ -134,7 +134,7 @@ static int cmd_encrypt(apr_pool_t *p, const char *key, const char *format)
 
 static int cmd_decrypt(apr_pool_t *p, const char *key, const char *where, int show)
 {
-    gx_secrets_opts o = {GX_SECRETS_TIMEOUT_DEFAULT, GX_SECRETS_MAX_BYTES, NULL, 0};
+    gx_secrets_opts o = {0};
     const char *url = strstr(where, "://") ? where : apr_pstrcat(p, "file://", where, NULL);
     const char *err = NULL;
     apr_size_t len;

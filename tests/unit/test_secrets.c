@@ -133,8 +133,10 @@ static void load_files(apr_pool_t *p)
 {
     gx_diags *d = gx_diags_make(p);
     apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
-    gx_secrets_opts o = {5, GX_SECRETS_MAX_BYTES, NULL, 0};
+    gx_secrets_opts o = {0};
     const char *err;
+    o.timeout = 5;
+    o.max_bytes = GX_SECRETS_MAX_BYTES;
     gx_node *v;
     const char *payload = "{\"REMOTE\": \"r\", \"LOCAL\": \"from-remote\"}";
     char *blob = gx_signed_encode(p, "K", payload, strlen(payload), apr_time_now());
