@@ -92,11 +92,11 @@ static const char *set_ca_file(cmd_parms *cmd, void *dummy, const char *arg)
  * fetch of each SECRETS_URL per start or restart. It lives in the process
  * pool (pconf is cleared between the passes, and this module unloaded and
  * loaded again, so it holds data only) and is wiped at the end of the real
- * pass, or when a new configuration generation finds one left over. */
+ * pass (post_config), so the next restart fetches afresh. (The generation
+ * number cannot key it: httpd counts the real pass as a new generation.) */
 #define MEMO_KEY "gramex_secrets_memo"
 
 typedef struct {
-    int generation;
     apr_pool_t *pool;
     gx_secrets_memo *memo;
 } memo_slot;
@@ -123,15 +123,12 @@ static void memo_drop(memo_slot *slot)
     slot->memo = NULL;
 }
 
-static gx_secrets_memo *memo_for_generation(server_rec *s)
+static gx_secrets_memo *memo_for_start(server_rec *s)
 {
     memo_slot *slot = memo_slot_get(s);
-    int gen = ap_state_query(AP_SQ_CONFIG_GEN);
-    if (slot->pool && slot->generation == gen)
+    if (slot->pool)
         return slot->memo;
-    memo_drop(slot);
     apr_pool_create(&slot->pool, s->process->pool);
-    slot->generation = gen;
     slot->memo = gx_secrets_memo_make(slot->pool);
     return slot->memo;
 }
@@ -162,7 +159,7 @@ static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app
     o.ca_file = c->ca_file;
     /* Gramex runs in the app's directory: file:name is relative to it */
     o.base_dir = ap_make_dirstr_parent(p, app_yaml);
-    o.memo = memo_for_generation(s);
+    o.memo = memo_for_start(s);
     return gx_secrets_load(p, path, &o, d, never_serve);
 }
 
