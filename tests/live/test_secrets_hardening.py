@@ -254,3 +254,17 @@ def test_relative_file_url_is_the_apps(httpd, app_dir):
     h.start()
     assert requests.get(f'{h.url}/index.html').headers['X-Remote'] == 'from-file'
     assert 'gramex: error' not in h.error_log().lower()
+
+
+def test_https_url_with_private_ca(httpd, app_dir, blobs, cert):
+    """GramexSecretsCAFile: an https SECRETS_URL verified against a private CA;
+    without it the certificate is refused (and the load fails closed)."""
+    server = blobs(encrypt('REMOTE_TOKEN: over-tls\n'), tls=cert)
+    app = app_dir({'gramex.yaml': APP, 'index.html': 'hi\n',
+                   '.secrets.yaml': f'SECRETS_URL: {server.url}/blob\nSECRETS_KEY: k3y\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc != 0 and 'certificate' in out.lower(), out
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexSecretsCAFile "{cert[0]}"')
+    h.start()
+    assert requests.get(f'{h.url}/index.html').headers['X-Remote'] == 'over-tls'
