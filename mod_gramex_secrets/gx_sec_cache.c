@@ -19,25 +19,27 @@ static const char *dir_of(apr_pool_t *p, const char *path)
 
 /* Running as root, write only where no other user can swap what we write
  * through: a directory owned by root, not writable by others unless sticky.
- * NULL when safe, else why. */
+ * NULL when safe, else why and the fix. */
 static const char *unsafe_dir(apr_pool_t *p, const char *dir)
 {
     apr_uid_t uid;
     apr_gid_t gid;
     apr_finfo_t fi;
+    static const char fix[] = "; set GramexSecretsCache to a file in a directory only root "
+                              "can write, e.g. /var/cache/apache2/gramex/APP.secrets.cache";
     if (apr_uid_current(&uid, &gid, p) != APR_SUCCESS)
         return "cannot tell which user Apache runs as";
     if (apr_stat(&fi, dir, APR_FINFO_USER | APR_FINFO_PROT | APR_FINFO_TYPE, p) != APR_SUCCESS
         || fi.filetype != APR_DIR)
-        return apr_psprintf(p, "%s is not a directory", dir);
+        return apr_psprintf(p, "%s is not a directory; create it or fix GramexSecretsCache", dir);
     if (uid != 0)
         return NULL;        /* an unprivileged user can only harm what it may write anyway */
     if (fi.user != 0)
         return apr_psprintf(p, "%s belongs to another user (uid %ld), who could redirect a "
-                            "write made as root", dir, (long)fi.user);
+                            "write made as root%s", dir, (long)fi.user, fix);
     if ((fi.protection & (APR_FPROT_GWRITE | APR_FPROT_WWRITE))
         && !(fi.protection & APR_FPROT_WSTICKY))
-        return apr_psprintf(p, "%s is writable by other users", dir);
+        return apr_psprintf(p, "%s is writable by other users%s", dir, fix);
     return NULL;
 }
 
@@ -52,8 +54,7 @@ int gx_sec_cache_write(apr_pool_t *p, const char *path, const char *key, const c
     apr_status_t rv;
     int i, ok;
     if ((bad = unsafe_dir(p, dir)) != NULL) {
-        *why = apr_pstrcat(p, bad, "; set GramexSecretsCache to a file in a directory only root "
-                           "can write, e.g. /var/cache/apache2/gramex/APP.secrets.cache", NULL);
+        *why = bad;
         return 0;
     }
     if (!(blob = gx_aead_encrypt(p, key, json, strlen(json), &err))) {

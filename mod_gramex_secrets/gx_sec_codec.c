@@ -244,9 +244,11 @@ static char *decode_v1(apr_pool_t *p, const char *key, const char *blob, apr_tim
     }
     /* HMAC-SHA1 over name + payload + timestamp, name being "" */
     {
-        char *msg = apr_pstrcat(p, apr_pstrmemdup(p, blob, bar1 - blob),
-                                apr_pstrmemdup(p, bar1 + 1, bar2 - bar1 - 1), NULL);
+        char *payload = apr_pstrmemdup(p, blob, bar1 - blob);
+        char *msg = apr_pstrcat(p, payload, apr_pstrmemdup(p, bar1 + 1, bar2 - bar1 - 1), NULL);
         want = hmac_hex(p, EVP_sha1(), key, msg, strlen(msg));
+        OPENSSL_cleanse(payload, strlen(payload));      /* the secrets, in base64 */
+        OPENSSL_cleanse(msg, strlen(msg));
     }
     if (!want || !same(want, bar2 + 1)) {
         *err = "signature does not match (wrong SECRETS_KEY, or the blob was changed)";

@@ -37,6 +37,7 @@ gx_node *gx_secrets_decode_blob(apr_pool_t *p, const char *key, const char *text
         *err = "the text is not a single signed or encrypted string";
         return NULL;
     }
+    gx_wipe_tree_on_cleanup(p, doc);        /* a signed blob is its payload in base64 */
     blob = doc->str;
     *signed_only = gx_blob_detect(blob) != GX_BLOB_AEAD;
     plain = *signed_only ? gx_signed_decode(p, key, blob, now, &len, err)

@@ -399,6 +399,19 @@ static void cache_links(apr_pool_t *p)
         CHECK(strstr(gx_diag_format(p, &APR_ARRAY_IDX(d->items, 1, gx_diag)),
                      "belongs to another user (uid 65534)") != NULL);
         CHECK(access(at(p, "other/.secrets.cache"), F_OK) != 0);
+        /* root's, but writable by all: no; the same with the sticky bit (/tmp): yes */
+        CHECK_INT(chown(at(p, "other"), 0, 0) + chmod(at(p, "other"), 0777), 0);
+        d = gx_diags_make(p);
+        CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) != NULL);
+        CHECK(d->items->nelts == 2 && strstr(gx_diag_format(p, &APR_ARRAY_IDX(d->items, 1, gx_diag)),
+                                             "is writable by other users; set GramexSecretsCache"));
+        CHECK(access(at(p, "other/.secrets.cache"), F_OK) != 0);
+        CHECK_INT(chmod(at(p, "other"), 01777), 0);
+        d = gx_diags_make(p);
+        CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) != NULL);
+        CHECK_INT(d->items->nelts, 1);                          /* signed only, nothing else */
+        CHECK(access(at(p, "other/.secrets.cache"), F_OK) == 0);
+        apr_file_remove(at(p, "other/.secrets.cache"), p);
         apr_dir_remove(at(p, "other"), p);
         apr_file_remove(at(p, "link-blob.txt"), p);
     }
