@@ -5,6 +5,7 @@
 #include "gx_test.h"
 #include "gx_yaml.h"
 #include "gx_proxy.h"
+#include <apr_strings.h>
 
 static gx_node *kwargs(apr_pool_t *p, const char *text)
 {
@@ -229,6 +230,26 @@ static void urls(apr_pool_t *p)
     CHECK_STR(u.rest, "");
 }
 
+/* Every hostile byte at every position of a URL: refused, never written. */
+static void url_corpus(apr_pool_t *p)
+{
+    static const char base[] = "http://api.example:8080/v1/{0}?a=1";
+    static const char hostile[] = "\"\\ \t\r\n<>^`|\x01\x1b\x7f\xc3";
+    apr_size_t at, h;
+    int refused = 0;
+    for (at = 0; at <= sizeof(base) - 1; at++)
+        for (h = 0; h < sizeof(hostile) - 1; h++) {
+            char *u = apr_psprintf(p, "%.*s%c%s", (int)at, base, hostile[h], base + at);
+            CHECK(gx_url_parse(p, u, GX_URL_TEMPLATE, NULL) != NULL);
+            refused++;
+        }
+    CHECK_INT(refused, (int)((sizeof(base)) * (sizeof(hostile) - 1)));
+    /* %0d%0a is a valid escape in a path (it stays encoded on the wire), never in a host */
+    CHECK(gx_url_parse(p, "http://h/a%0d%0aX-Injected:%201", 0, NULL) == NULL);
+    CHECK(gx_url_parse(p, "http://h%0d%0aX-Injected:%201/", 0, NULL) != NULL);
+    CHECK(gx_url_parse(p, "http://h:80%0d%0a/", 0, NULL) != NULL);
+}
+
 TEST_MAIN_BEGIN
     RUN(escape);
     RUN(target);
@@ -238,4 +259,5 @@ TEST_MAIN_BEGIN
     RUN(header_checks);
     RUN(header_errors);
     RUN(urls);
+    RUN(url_corpus);
 TEST_MAIN_END
