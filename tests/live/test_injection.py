@@ -115,27 +115,32 @@ def test_a_multi_line_value_fails_config_test(httpd, app_dir, raw_backend):
     refused(httpd, app, 8, 'request_headers.X-A', 'control character')
 
 
+NOT_A_NAME = ('is not a header name', 'write a header name such as X-Api-Key')
+OWNED = ('is set by mod_proxy for the message it sends', 'remove it')
+HOP = ('is for this proxy hop', 'remove it')
+
+
 @pytest.mark.parametrize('name, words', [
-    ('"X-A: b"', 'is not a header name'),
-    ('"X A"', 'is not a header name'),
-    (r'"X-A\r\nX-Injected"', r'"X-A\\r\\nX-Injected" is not a header name'),
-    ('"X-(a)"', 'is not a header name'),
-    ('Host', 'set by mod_proxy'),
-    ('host', 'set by mod_proxy'),
-    ('Content-Length', 'set by mod_proxy'),
-    ('Transfer-Encoding', 'set by mod_proxy'),
-    ('Connection', 'set by mod_proxy'),
-    ('Upgrade', 'set by mod_proxy'),
-    ('TE', 'set by mod_proxy'),
-    ('Keep-Alive', 'set by mod_proxy'),
-    ('Proxy-Authorization', 'for this proxy hop'),
-    ('Proxy-Connection', 'for this proxy hop'),
+    ('"X-A: b"', NOT_A_NAME),
+    ('"X A"', NOT_A_NAME),
+    (r'"X-A\r\nX-Injected"', (r'"X-A\\r\\nX-Injected" is not a header name',)),
+    ('"X-(a)"', NOT_A_NAME),
+    ('Host', OWNED),
+    ('host', OWNED),
+    ('Content-Length', OWNED),
+    ('Transfer-Encoding', OWNED),
+    ('Connection', OWNED),
+    ('Upgrade', OWNED),
+    ('TE', OWNED),
+    ('Keep-Alive', OWNED),
+    ('Proxy-Authorization', HOP),
+    ('Proxy-Connection', HOP),
 ])
-def test_bad_or_reserved_header_names_fail_config_test(httpd, app_dir, raw_backend, name, words):
-    for value in ['x', 'true']:         # neither set nor forwarded
-        app = app_dir({'gramex.yaml': APP.format(url=raw_backend.url, name=name, value=value)})
-        refused(httpd, app, 8, 'request_headers name', words, 'remove it'
-                if 'not a header' not in words else 'X-Api-Key')
+@pytest.mark.parametrize('value', ['x', 'true'])        # neither set nor forwarded
+def test_bad_or_reserved_header_names_fail_config_test(httpd, app_dir, raw_backend, name, words,
+                                                       value):
+    app = app_dir({'gramex.yaml': APP.format(url=raw_backend.url, name=name, value=value)})
+    refused(httpd, app, 8, 'request_headers name', *words)
 
 
 @pytest.mark.parametrize('url, words', [
