@@ -623,9 +623,15 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
                         rt->name);
             return NULL;
         }
-        /* request_headers checked; prepare:/modify:/{handler...} need Python */
+        /* the url and request_headers checked (both reported);
+         * prepare:/modify:/{handler...} need Python */
+        why = rt->target[0] == '/' ? NULL : gx_url_parse(p, rt->target, GX_URL_TEMPLATE, NULL);
+        if (why)
+            gx_diag_add(d, GX_ERROR, u->file, u->line,
+                        "url %s: ProxyHandler url '%s' %s; write e.g. "
+                        "http://127.0.0.1:8000/{0}", rt->name, gx_printable(p, rt->target), why);
         rt->proxy = gx_proxy_conf_make(p, rt->kwargs, rt->name, d);
-        if (!rt->proxy)
+        if (why || !rt->proxy)
             return NULL;
         if (rt->target[0] == '/') {
             /* Tornado's client refuses a url without a host, so Gramex
@@ -637,12 +643,6 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
                             "no host, so GramexUpstream answers it; write http://host:port%s to "
                             "have Apache proxy it", rt->name, gx_printable(p, rt->target),
                             gx_printable(p, rt->target));
-        }
-        else if ((why = gx_url_parse(p, rt->target, GX_URL_TEMPLATE, NULL))) {
-            gx_diag_add(d, GX_ERROR, u->file, u->line,
-                        "url %s: ProxyHandler url '%s' %s; write e.g. "
-                        "http://127.0.0.1:8000/{0}", rt->name, gx_printable(p, rt->target), why);
-            return NULL;
         }
         else if (rt->proxy->needs_gramex) {
             rt->kind = GX_KIND_UPSTREAM;

@@ -210,3 +210,13 @@ def test_what_legal_config_sends(httpd, app_dir, raw_backend):
     assert b'X-Pct: a%0d%0aX-Injected: 4' in lines
     r = requests.get(f'{h.url}/p/x', headers={'X-Ok': 'fine'})
     assert r.status_code == 200 and raw_backend.header_lines()[0].startswith(b'GET /x?d=')
+
+
+def test_every_problem_of_a_url_is_reported(httpd, app_dir):
+    app = app_dir({'gramex.yaml': APP.format(url='"http://h/a b"', name='Host',
+                                             value=r'"x\r\ny"')})
+    rc, out = httpd(f'GramexConfig "{app}/gramex.yaml"').check()
+    errors = [l for l in out.splitlines() if l.startswith('gramex: ')]
+    assert rc != 0
+    assert any('gramex.yaml:6: url p: ProxyHandler url' in l for l in errors), out
+    assert any('gramex.yaml:8: url p: request_headers name "Host"' in l for l in errors), out
