@@ -222,13 +222,26 @@ static int condition_value(const char *expr, int *truth)
     return 0;
 }
 
-static int apply_conditions(loader *L, gx_node *node)
+static int is_python_section(const gx_node *key)
+{
+    int i;
+    for (i = 0; key->type == GX_STR && python_sections[i]; i++)
+        if (!strcmp(key->str, python_sections[i]))
+            return 1;
+    return 0;
+}
+
+/* At a file's top level, conditions inside sections only Gramex's Python
+ * runs (e.g. the logviewer app's `schedule:` keys) are left to Gramex:
+ * Apache ignores those sections, so their conditions cannot matter here. */
+static int apply_conditions(loader *L, gx_node *node, int top)
 {
     int i, ok = 1;
     if (!node || (node->type != GX_MAP && node->type != GX_LIST))
         return 1;
     for (i = 0; i < node->n; i++)
-        ok &= apply_conditions(L, node->vals[i]);
+        if (!(top && node->type == GX_MAP && is_python_section(node->keys[i])))
+            ok &= apply_conditions(L, node->vals[i], 0);
     if (node->type != GX_MAP)
         return ok;
     for (i = 0; i < node->n; ) {
@@ -328,7 +341,7 @@ static gx_node *open_yaml(loader *L, const char *path, const gx_node *entry_vars
     for (i = 0; i < kw->n; i++)
         gx_map_set_node(L->p, L->vars, kw->keys[i], kw->vals[i]);
 
-    if (!apply_variables_section(L, conf) || !apply_conditions(L, conf)
+    if (!apply_variables_section(L, conf) || !apply_conditions(L, conf, 1)
         || !gx_vars_substitute_tree(L->p, L->vars, conf, L->d))
         return NULL;
     return conf;

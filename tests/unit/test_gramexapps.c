@@ -85,8 +85,11 @@ static void put_apps(apr_pool_t *p, const char *dir)
     put(p, apr_pstrcat(p, dir, "/ui/gramex.yaml", NULL),
         "url:\n  apps/ui/theme:\n    pattern: /$YAMLURL/theme/(.*)\n    handler: FileHandler\n"
         "    kwargs: {path: $YAMLPATH/theme/}\n");
+    /* as Gramex's logviewer: a Python condition on a schedule: key */
     put(p, apr_pstrcat(p, dir, "/logviewer/gramex.yaml", NULL),
-        "url:\n  apps/logviewer:\n    pattern: /$YAMLURL/log\n    handler: FunctionHandler\n");
+        "url:\n  apps/logviewer:\n    pattern: /$YAMLURL/log\n    handler: FunctionHandler\n"
+        "schedule:\n  apps/logviewer-$* if f'--port={P}' in ''.join(sys.argv[1:]) or not P:\n"
+        "    function: logviewer.summarize\n");
 }
 
 static void find_order(apr_pool_t *p)
@@ -139,6 +142,19 @@ static void imports_load(apr_pool_t *p)
               apr_psprintf(p, "{\"path\": \"%s/given/apps/ui/theme/\"}", root_dir));
     CHECK_STR(url_field(p, l, "apps/logviewer", "handler"), "\"FunctionHandler\"");
     CHECK_STR(url_field(p, l, "home", "pattern"), "\"/./\"");
+    /* a Python condition inside a section only Gramex runs is left to Gramex */
+    CHECK(gx_map_get(l->config, "schedule")->n == 1);
+
+    /* ... but one on a url is still refused: Apache would route by it */
+    d = gx_diags_make(p);
+    put(p, "cond/gramex.yaml", "url:\n  x if sys.argv: {pattern: /$YAMLURL/x, handler: "
+        "FileHandler}\n");
+    {
+        gx_load_opts o = {0};
+        o.gramexapps = at(p, "given/apps");
+        CHECK(gx_load_app(p, at(p, "cond/gramex.yaml"), &o, d) == NULL);
+        CHECK(strstr(gx_diags_first_error(p, d), "is Python, which Apache cannot evaluate"));
+    }
 
     /* not given: found from the environment */
     d = gx_diags_make(p);
