@@ -213,7 +213,8 @@ def compare_one(gport, aport, path):
     random_body = g1['body'] != g2['body']
     return {'path': path, 'gramex_status': g1['status'], 'apache_status': a['status'],
             'random_body': random_body, 'diffs': diffs,
-            'apache_body': a['body'][:200].decode('utf-8', 'replace')}
+            'apache_body': a['body'][:200].decode('utf-8', 'replace'),
+            'gramex_body': g1['body'][:400].decode('utf-8', 'replace')}
 
 
 def main():
@@ -227,6 +228,8 @@ def main():
     ap.add_argument('--report', help='only print the report of an earlier --json file')
     a = ap.parse_args()
 
+    if a.gramex_src:
+        load_error_templates(a.gramex_src)
     if a.report:
         report(json.loads(Path(a.report).read_text()), '')
         return 0
@@ -284,6 +287,11 @@ CAUSES = [
     ('config file never served (decisions.md: dotfiles, gramex*.yaml, loaded config files)',
      True, lambda r: r['apache_status'] == 403 and r['gramex_status'] == 200
      and re.search(r'(^|/)(\.[^/]*|[^/]*gramex[^/]*\.yaml)$', r['path'])),
+    ('config file never served: a url whose path is a loaded config file', True,
+     lambda r: r['apache_status'] == 403 and r['gramex_status'] == 200
+     and r['gramex_body'].startswith('# This is the base configuration file')),
+    ("Gramex's default error template, which needs Tornado (decisions.md: base layer)", True,
+     lambda r: r['apache_status'] == r['gramex_status'] and gramex_default_error(r)),
     ('traversal refused by httpd before routing (400)', True,
      lambda r: r['apache_status'] == 400 and '%2e%2e' in r['path'].lower()),
     ('503: needs GramexUpstream although it is set (issue 9 item 1)', False,
@@ -299,6 +307,21 @@ CAUSES = [
      lambda r: [f for f, _, _ in r['diffs']] == ['Content-Type']),
     ('path with // (httpd merges slashes)', False, lambda r: '//' in r['path']),
 ]
+
+
+# Gramex's own error templates ($GRAMEXPATH/handlers/NNN.html, base gramex.yaml), up to
+# their first template expression; set by main()
+ERROR_TEMPLATES = {}
+
+
+def load_error_templates(gramex_src):
+    for f in (Path(gramex_src) / 'gramex' / 'handlers').glob('[45]??.html'):
+        ERROR_TEMPLATES[int(f.stem)] = f.read_text().split('{{')[0].split('{%')[0][:300]
+
+
+def gramex_default_error(r):
+    head = ERROR_TEMPLATES.get(r['gramex_status'])
+    return bool(head) and r['gramex_body'].startswith(head[:len(r['gramex_body'])][:300])
 
 
 def cause_of(r):
