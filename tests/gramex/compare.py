@@ -247,6 +247,8 @@ def main():
         print('SKIPPED: the Gramex comparison needs ' + '; '.join(missing))
         return 0
 
+    # stopped early: still stop both servers (finally: below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = gxhttpd.readable_tmpdir('gx-compare-')
     home = work / 'home'
     home.mkdir()

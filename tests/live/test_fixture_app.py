@@ -31,15 +31,11 @@ REPLAY = REPO / 'tests' / 'gramex' / 'replay_upstream.py'
 RECORDING = json.loads((FIXTURE / 'expected.json').read_text())
 CASES = RECORDING['cases']
 
-# Cases that wait for the lead's request-path work (issue 9). Strict: once that lands they
-# pass, the xfail turns into a failure, and the entry must be deleted here.
-ITEM1 = 'issue 9 item 1: md/template/sass go to GramexUpstream (today 503)'
+# Cases that wait for pending work on issue 9. Strict: once it lands they pass, the xfail
+# turns into a failure, and the entry must be deleted here.
 PENDING = {
-    '/': ITEM1, '/index.md': ITEM1, '/hello.html': ITEM1, '/style.scss': ITEM1,
-    '/ui/theme/theme.scss': ITEM1,
-    '/hello.html.source': "issue 9 item 3: a url's headers: Content-Type wins over mod_mime",
-    '/missing/page': 'issue 9 item 4: error: pages byte for byte with their own type',
-    '/ws': 'issue 9 item 4: Gramex\'s own 400 text and type for a WebSocket url without Upgrade',
+    '/missing/page': "issue 9 item 4: an error: page's Content-Type is Gramex's text/html "
+                     "(today text/html; charset=UTF-8)",
 }
 PENDING_WS = 'issue 9 item 6: WebSockets through a balancer GramexUpstream (today 400)'
 
@@ -123,8 +119,7 @@ def test_answers_as_gramex(served, case):
     assert body == recorded_body(case)
 
 
-@pytest.mark.parametrize('case', cases(lambda c: c['side'] != 'either',
-                                       {k: v for k, v in PENDING.items() if v == ITEM1}))
+@pytest.mark.parametrize('case', cases(lambda c: c['side'] != 'either', {}))
 def test_right_side_answers(served, case):
     h, ups = served
     before = [len(u.requests()) for u in ups]
