@@ -33,6 +33,7 @@ typedef struct {
     gx_app *app;                /* loaded at check_config, pconf lifetime */
     gx_diags *diags;            /* what loading it reported */
     const char *app_source;     /* how the app was found, for the startup log */
+    const char *gramexapps;     /* GramexApps ($GRAMEXAPPS), NULL = find it */
 } gx_server_conf;
 
 /* Per-request state, from translate_name to the handler: the core's

@@ -107,6 +107,7 @@ static gx_app *load_app(apr_pool_t *pconf, server_rec *s, gx_server_conf *c, con
     }
     lo.gramexpath = c->gramexpath ? c->gramexpath : GX_DEFAULT_GRAMEXPATH;
     lo.run_dir = run_dir;
+    lo.gramexapps = c->gramexapps;
     lo.env = gx_environ();
     if (secrets_fn) {
         lo.secrets = secrets_fn(pconf, s, yaml, d, never_serve);
@@ -194,6 +195,7 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
             continue;
         }
         key = apr_pstrcat(ptemp, yaml, "|", c->gramexpath ? c->gramexpath : "",
+                          "|", c->gramexapps ? c->gramexapps : "",
                           "|", c->upstreams ? "u" : "", NULL);
         if ((same = apr_hash_get(loaded, key, APR_HASH_KEY_STRING))) {
             c->app = same->app;
