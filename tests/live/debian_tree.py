@@ -47,12 +47,15 @@ class DebianTree:
                 f.unlink()
         (self.conf / 'ports.conf').write_text(f'Listen 127.0.0.1:{self.port}\n')
         for d in ['sites-available', 'sites-enabled', '../../run', '../../log', '../../www',
-                  '../../modules', '../../gramexpath', '../../bin']:
+                  '../../usr']:
             (self.conf / d).resolve().mkdir(parents=True, exist_ok=True)
         (self.root / 'www' / 'index.html').write_text('debian default page\n')
         for p in [self.root / 'etc', self.conf, *self.conf.iterdir(), self.root / 'www',
                   self.root / 'www' / 'index.html']:
             p.chmod(0o755 if p.is_dir() else 0o644)
+        # the tree's stand-in for /var/www, granted as apache2.conf grants /var/www
+        (self.conf / 'conf-enabled' / 'www.conf').write_text(
+            f'<Directory {self.root / "www"}>\n\tRequire all granted\n</Directory>\n')
         self.site('000-default', DEFAULT_SITE.format(port=self.port, docroot=self.root / 'www'))
         self.env = dict(os.environ, APACHE_CONFDIR=str(self.conf),
                         APACHE_RUN_USER='www-data', APACHE_RUN_GROUP='www-data',
