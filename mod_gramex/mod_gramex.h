@@ -80,6 +80,7 @@ int gx_listing_handler(request_rec *r);
 
 /* mod_gramex_status.c: SetHandler gramex-status */
 int gx_status_handler(request_rec *r);
+void gx_register_status_hooks(apr_pool_t *p);
 
 /* mod_gramex_proxy.c: PROXY and UPSTREAM routes -> mod_proxy (or 503). */
 int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m);
