@@ -368,19 +368,26 @@ static gx_app *closed_app(apr_pool_t *p, const char *yaml, const char *reason)
 
 /* ---- logging ------------------------------------------------------------------ */
 
-static void log_diags(server_rec *s, const gx_diags *d, int levels_from, apr_pool_t *p)
+/* Each diagnostic at levels_from or above, except `skip` (already said). */
+static void log_diags_but(server_rec *s, const gx_diags *d, int levels_from, apr_pool_t *p,
+                          const char *skip)
 {
     int i;
     for (i = 0; d && i < d->items->nelts; i++) {
         const gx_diag *item = &APR_ARRAY_IDX(d->items, i, gx_diag);
         int lvl = item->level == GX_ERROR ? APLOG_ERR
                 : item->level == GX_WARN ? APLOG_WARNING : APLOG_NOTICE;
-        if ((int)item->level < levels_from)
+        if ((int)item->level < levels_from || (skip && !strcmp(skip, gx_diag_format(p, item))))
             continue;
         ap_log_error(APLOG_MARK, (s ? 0 : APLOG_STARTUP) | lvl, 0, s, "gramex: %s%s",
                      item->level == GX_ERROR ? "error: " : item->level == GX_WARN ? "warning: "
                      : "", gx_diag_format(p, item));
     }
+}
+
+static void log_diags(server_rec *s, const gx_diags *d, int levels_from, apr_pool_t *p)
+{
+    log_diags_but(s, d, levels_from, p, NULL);
 }
 
 static const char *vhost_name(apr_pool_t *p, server_rec *v)
@@ -604,7 +611,7 @@ void gx_log_apps(apr_pool_t *ptemp, server_rec *s)
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, GX_LOGNO(0003) "%s: no gramex.yaml; "
                          "looked for %s", c->vhost_name, c->looked_for ? c->looked_for : "none");
         if (c->app && c->diags) {
-            log_diags(v, c->diags, GX_INFO, ptemp);
+            log_diags_but(v, c->diags, GX_INFO, ptemp, c->reload_error);
             warn_websocket_capacity(v, c->app);
         }
     }
