@@ -350,6 +350,10 @@ static gx_app *closed_app(apr_pool_t *p, const char *yaml, const char *reason)
     app->yaml_path = yaml;
     app->run_dir = dir_of(p, yaml);
     app->loaded = apr_pcalloc(p, sizeof(*app->loaded));
+    app->loaded->config = gx_map_new(p, yaml, 0);
+    app->loaded->files = apr_array_make(p, 1, sizeof(const char *));
+    app->loaded->variables = gx_map_new(p, yaml, 0);
+    app->loaded->source_files = apr_hash_make(p);
     app->routes = apr_array_make(p, 1, sizeof(gx_route *));
     app->protected_files = apr_hash_make(p);
     app->mime = apr_hash_make(p);
@@ -469,6 +473,8 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
         c->reload_error = NULL;
         c->vhost_name = vhost_name(pconf, v);
         yaml = choose_yaml(dv, v, c, &source, &refusal);
+        if (yaml)
+            yaml = apr_pstrdup(pconf, yaml);        /* the app keeps it; dv->p is ptemp */
         c->looked_for = c->looked_for ? apr_pstrdup(pconf, c->looked_for) : NULL;
         if (!yaml) {
             if (v != s && !c->config_own && !c->config_off && main_conf->app) {

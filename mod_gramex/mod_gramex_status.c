@@ -291,7 +291,7 @@ static void status_json(request_rec *r)
     ap_rprintf(r, "{\"vhost\": %s, \"hostname\": %s, \"port\": %d, \"looked_for\": %s, "
                "\"counters\": \"summed over all children since the last (re)start\", \"apps\": [",
                jq(r, c->vhost_name), jq(r, r->server->server_hostname),
-               (int)ap_get_server_port(r), jq(r, c->looked_for));
+               (int)r->connection->local_addr->port, jq(r, c->looked_for));
     if (app) {
         gx_secrets_state st = secrets_state(r, c);
         apr_array_header_t *health = upstream_health(r, c);
@@ -396,7 +396,7 @@ static void status_html(request_rec *r)
     ap_rprintf(r, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gramex: %s</title>"
                "%s</head><body>\n<h1>Gramex app status</h1>\n<dl>\n<dt>vhost</dt><dd>%s</dd>\n"
                "<dt>port</dt><dd>%d</dd>\n", esc(r, r->server->server_hostname), STYLE,
-               esc(r, c->vhost_name), (int)ap_get_server_port(r));
+               esc(r, c->vhost_name), (int)r->connection->local_addr->port);
     if (!app) {
         ap_rprintf(r, "</dl>\n<p>No gramex.yaml is loaded for this vhost. Looked for: "
                    "<code>%s</code>.</p>\n<p>Link the app's gramex.yaml as "

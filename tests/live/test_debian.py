@@ -150,6 +150,7 @@ def test_status_page_says_where_it_looked(debian, myapp):
     t.start()
     mine = get(t, 'myapp.test', '/gramex-status?json').json()
     assert mine['apps'][0]['yaml'] == f'{myapp}/gramex.yaml'
+    assert mine['port'] == t.port and mine['hostname'] == 'myapp.test'
     assert mine['apps'][0]['source'].startswith(f'found {t.conf}/sites-available/myapp.gramex')
     other = get(t, 'localhost', '/gramex-status?json').json()
     assert other['apps'] == []

@@ -1,0 +1,191 @@
+"""Issue 8, items 3 and 5: Apache's own configuration is never served, and a
+regex error while matching fails closed (500, the url logged), never falling
+to another route."""
+import os
+import re
+import shutil
+
+import pytest
+
+from access_util import BACKTRACK_MARKER, guarded_app_copy, raw_request
+from gxhttpd import Httpd, readable_tmpdir, write_tree
+
+# ---------------------------------------------------------------- fail closed
+
+
+@pytest.fixture(scope='module')
+def guarded():
+    app = guarded_app_copy()
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"')
+    try:
+        yield h.start(), app
+    finally:
+        h.cleanup()
+        shutil.rmtree(app.parent, ignore_errors=True)
+
+
+def new_log(h, before):
+    return h.error_log()[len(before):]
+
+
+def test_backtracking_urls_match_normally(guarded):
+    """The two regexes work on ordinary paths: their url answers (503, no upstream)."""
+    h, _ = guarded
+    for target in ['/backtrack/aab', '/deep/ababx']:
+        r = raw_request(h.port, target)
+        assert r.status == 503 and b'GramexUpstream' in r.body, (target, r.status)
+
+
+def test_match_limit_answers_500_not_the_catch_all(guarded):
+    """/backtrack/(a+)+b$ on 40 a's then 'b.txt' exceeds PCRE2's match limit.
+    The catch-all has a file at exactly that path: it must not be served."""
+    h, app = guarded
+    name = 'a' * 40 + 'b.txt'
+    assert (app / 'backtrack' / name).read_bytes().startswith(BACKTRACK_MARKER)
+    before = h.error_log()
+    r = raw_request(h.port, f'/backtrack/{name}')
+    assert BACKTRACK_MARKER not in r.raw
+    assert r.status == 500, (r.status, r.body[:200])
+    assert re.search(r'\bbacktrack\b', new_log(h, before)), new_log(h, before)
+
+
+def test_stack_limit_on_a_huge_path_answers_500(guarded):
+    """/deep/(?:(a|b)+)+x$ on a 7,000-byte path: JIT stack or match limit."""
+    h, _ = guarded
+    before = h.error_log()
+    r = raw_request(h.port, '/deep/' + 'ab' * 3500 + '.txt')
+    assert r.status == 500, (r.status, r.body[:200])
+    assert re.search(r'\bdeep\b', new_log(h, before)), new_log(h, before)
+
+
+# ------------------------------------------------- Apache config never served
+
+SITE_MARK = 'GX-CONF-MARKER-site-5e1d'
+EXTRA_MARK = 'GX-CONF-MARKER-extra-a4c7'
+MAIN_MARK = 'GX-CONF-MARKER-main-0b93'
+STATIC = {'static/hello.html': '<p>hello from the app</p>\n'}
+
+
+def app_yaml(static_dir, sites_dir):
+    """An app's gramex.yaml as the README recipe copies it beside a vhost file:
+    its paths are absolute (the app itself lives elsewhere). `siteconf` is a
+    named FileHandler over the site directory itself: every route refuses config."""
+    return ('url:\n  static:\n    pattern: /static/(.*)\n    handler: FileHandler\n'
+            f'    kwargs: {{path: "{static_dir}/"}}\n'
+            '  siteconf:\n    pattern: /siteconf/(.*)\n    handler: FileHandler\n'
+            f'    kwargs: {{path: "{sites_dir}/"}}\n')
+
+
+def site_files(port):
+    return {
+        'mysite.conf': f'# {SITE_MARK}\n<VirtualHost 127.0.0.1:{port}>\n'
+                       '  ServerName 127.0.0.1\n'
+                       '  Include "${SITEDIR}/inc/extra.conf"\n</VirtualHost>\n',
+        'inc/extra.conf': f'# {EXTRA_MARK}\nHeader set X-Site mysite\n',
+    }
+
+
+def config_spellings(name):
+    stem, _, ext = name.rpartition('.')
+    first = name.split('/')[-1][0]
+    enc = name.replace(f'/{first}', f'/%{ord(first):02x}', 1) if '/' in name \
+        else f'%{ord(first):02x}{name[1:]}'
+    return [f'/{name}', f'/./{name}', f'//{name}', f'/x/../{name}', f'/{enc}',
+            f'/{stem}%2e{ext}', f'/{stem}%2E{ext}', f'/{name}.', f'/{name}%20', f'/{name}::$DATA',
+            f'/{name.upper()}', f'/{name};x', f'/{name}?x=1', f'http://127.0.0.1/{name}']
+
+
+@pytest.fixture
+def vhost_site(httpd):
+    """A site directory as the README recipe leaves it: the vhost file, an
+    Include'd file and the app's gramex.yaml copied beside them. Layouts:
+    'direct' (Include sites/mysite.conf) and 'debian' (sites-enabled symlink)."""
+    def make(layout):
+        h = httpd()
+        root = readable_tmpdir('gxtest-site-')
+        app = write_tree(root / 'app', STATIC)
+        sites = root / ('sites-available' if layout == 'debian' else 'sites')
+        write_tree(sites, {**site_files(h.port), 'gramex.yaml': app_yaml(app / 'static', sites)})
+        if layout == 'debian':
+            enabled = root / 'sites-enabled'
+            enabled.mkdir(mode=0o755)
+            os.symlink(sites / 'mysite.conf', enabled / 'mysite.conf')
+            include = f'IncludeOptional "{enabled}/*.conf"'
+        else:
+            include = f'Include "{sites}/mysite.conf"'
+        h.write(f'Define SITEDIR "{sites}"\n{include}\n')
+        make.roots.append(root)
+        return h.start(), sites
+    make.roots = []
+    yield make
+    for root in make.roots:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize('layout', ['direct', 'debian'])
+def test_vhost_app_is_loaded_from_the_site_dir(vhost_site, layout):
+    """Control: the copied gramex.yaml is the vhost's app (its url answers)."""
+    h, _ = vhost_site(layout)
+    r = raw_request(h.port, '/static/hello.html')
+    assert r.status == 200 and r.body == b'<p>hello from the app</p>\n'
+    assert r.headers.get('x-site') == 'mysite'      # the Include'd file was read
+
+
+@pytest.mark.parametrize('layout', ['direct', 'debian'])
+def test_vhost_and_included_files_never_served(vhost_site, layout):
+    h, _ = vhost_site(layout)
+    bad = []
+    for name in ['mysite.conf', 'inc/extra.conf', 'siteconf/mysite.conf',
+                 'siteconf/inc/extra.conf']:
+        for target in config_spellings(name):
+            r = raw_request(h.port, target)
+            if SITE_MARK.encode() in r.raw or EXTRA_MARK.encode() in r.raw:
+                bad.append(f'{target!r} -> {r.status} LEAKS config')
+    assert not bad, '\n'.join(bad)
+
+
+def test_site_dir_with_apache_config_warns_at_startup(vhost_site):
+    """No catch-all route where Apache config lives, and a warning naming the fix."""
+    h, sites = vhost_site('direct')
+    warnings = [l for l in h.error_log().splitlines()
+                if ':warn]' in l and str(sites) in l and re.search(r'\.conf\b|Apache config', l)]
+    assert warnings, h.error_log()
+    # the site dir's other files are not served either: no catch-all there
+    write_tree(sites, {'readme.txt': 'site notes\n'})
+    r = raw_request(h.port, '/readme.txt')
+    assert r.status == 404 and b'site notes' not in r.raw, r.status
+
+
+def test_main_config_in_the_run_directory_never_served(httpd):
+    """GramexConfig pointing at a gramex.yaml beside httpd.conf itself."""
+    h = httpd()
+    write_tree(h.dir, {'gramex.yaml': 'url: {}\n', 'page.html': '<p>page</p>\n'})
+    h.write(f'# {MAIN_MARK}\nGramexConfig "{h.dir}/gramex.yaml"\n')
+    h.start()
+    bad = []
+    for target in config_spellings('httpd.conf'):
+        r = raw_request(h.port, target)
+        if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
+            bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
+    assert not bad, '\n'.join(bad)
+
+
+def test_main_config_never_served_by_a_granted_named_route(httpd, app_dir):
+    """A url whose root is the directory of httpd.conf, granted by the admin:
+    the grant opens the directory, never the config in it."""
+    h = httpd()
+    app = app_dir({'gramex.yaml': 'url:\n  serverroot:\n    pattern: /serverroot/(.*)\n'
+                                  '    handler: FileHandler\n'
+                                  f'    kwargs: {{path: "{h.dir}/"}}\n'})
+    write_tree(h.dir, {'note.txt': 'beside the config\n'})
+    h.write(f'# {MAIN_MARK}\nGramexConfig "{app}/gramex.yaml"\n'
+            f'<Directory "{h.dir}">\n  Require all granted\n</Directory>\n')
+    h.start()
+    r = raw_request(h.port, '/serverroot/note.txt')     # control: the route serves the dir
+    assert r.status == 200 and r.body == b'beside the config\n', r.status
+    bad = []
+    for target in config_spellings('serverroot/httpd.conf'):
+        r = raw_request(h.port, target)
+        if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
+            bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
+    assert not bad, '\n'.join(bad)

@@ -1,0 +1,210 @@
+"""Issue 8, item 2: httpd's per-directory access control holds for every file
+an app route serves. The admin's <Directory>, <DirectoryMatch>, <Files>,
+<FilesMatch>, <Location>, .htaccess (where AllowOverride allows), Options and
+Require win; the module grants only its app's own roots, so Debian's
+`<Directory /> Require all denied` (in every test server's head) still lets the
+app be served, and a url rooted elsewhere answers 403 until the admin grants it.
+
+The app is served twice: by a named FileHandler at /files/ and by the base
+layer's catch-all, so each rule is checked through both."""
+import os
+import re
+import shutil
+
+import pytest
+
+from access_util import raw_request
+from gxhttpd import Httpd, readable_tmpdir, write_tree
+
+MARK = {name: f'GX-ADMIN-RULE-{name}-MARKER' for name in
+        ['private', 'key', 'dirmatch', 'filesmatch', 'htaccess', 'location', 'ip', 'ssl',
+         'symlink', 'notgranted']}
+
+APP_YAML = """
+url:
+  files:
+    pattern: /files/(.*)
+    handler: FileHandler
+    kwargs: {{path: $YAMLPATH/}}
+  one-file:
+    pattern: /one-file
+    handler: FileHandler
+    kwargs: {{path: $YAMLPATH/private/secret.txt}}
+  system-etc:
+    pattern: /etc-files/(.*)
+    handler: FileHandler
+    kwargs: {{path: /etc/}}
+  notgranted:
+    pattern: /not-granted/(.*)
+    handler: FileHandler
+    kwargs: {{path: "{notgranted}/"}}
+  granted:
+    pattern: /granted/(.*)
+    handler: FileHandler
+    kwargs: {{path: "{granted}/"}}
+"""
+
+
+def admin_conf(app, granted):
+    return f"""
+<Directory "{app}/private">
+  Require all denied
+</Directory>
+<Files "*.key">
+  Require all denied
+</Files>
+<DirectoryMatch "^{re.escape(str(app))}/hidden-[0-9]+">
+  Require all denied
+</DirectoryMatch>
+<FilesMatch "\\.bak$">
+  Require all denied
+</FilesMatch>
+<Directory "{app}/ht">
+  AllowOverride AuthConfig
+</Directory>
+<Location "/loc-denied">
+  Require all denied
+</Location>
+<Directory "{app}/iponly">
+  Require ip 192.0.2.1
+</Directory>
+<Directory "{app}/sslonly">
+  SSLRequireSSL
+</Directory>
+<Directory "{app}/links">
+  Options -FollowSymLinks
+</Directory>
+<Directory "{granted}">
+  Require all granted
+</Directory>
+"""
+
+
+# path in the app -> the marker its file holds; each answers 403 through every route
+DENIED = {
+    'private/secret.txt': 'private',
+    'keys/server.key': 'key',
+    'hidden-7/secret.txt': 'dirmatch',
+    'old/config.bak': 'filesmatch',
+    'ht/secret.txt': 'htaccess',
+    'iponly/secret.txt': 'ip',
+    'sslonly/secret.txt': 'ssl',
+    'links/elsewhere.txt': 'symlink',
+}
+
+
+@pytest.fixture(scope='module')
+def site():
+    root = readable_tmpdir('gxtest-admin-')
+    elsewhere = write_tree(root / 'elsewhere', {'linked.txt': MARK['symlink'] + '\n'})
+    notgranted = write_tree(root / 'not-granted', {'file.txt': MARK['notgranted'] + '\n'})
+    granted = write_tree(root / 'granted', {'file.txt': 'granted by the admin\n'})
+    files = {'gramex.yaml': APP_YAML.format(notgranted=notgranted, granted=granted),
+             'public.txt': 'public app file\n',
+             'ht/.htaccess': 'Require all denied\n',
+             'ht-off/.htaccess': 'Require all denied\n',    # AllowOverride None: ignored
+             'ht-off/open.txt': 'htaccess not allowed here\n',
+             'loc-denied/secret.txt': MARK['location'] + '\n',
+             'private/index.html': MARK['private'] + '\n'}
+    files.update({path: MARK[name] + '\n' for path, name in DENIED.items() if name != 'symlink'})
+    app = write_tree(root / 'app', files)
+    (app / 'links').mkdir(mode=0o755)
+    os.symlink(elsewhere / 'linked.txt', app / 'links' / 'elsewhere.txt')
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n' + admin_conf(app, granted),
+              extra_modules=['authz_host', 'socache_shmcb', 'ssl'])
+    try:
+        yield h.start(), app
+    finally:
+        h.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def leaked(r):
+    return [name for name, m in MARK.items() if m.encode() in r.raw] + \
+        (['root:'] if b'root:' in r.raw else [])
+
+
+def test_app_is_served_under_debian_root_denial(site):
+    h, _ = site
+    for target in ['/public.txt', '/files/public.txt']:
+        r = raw_request(h.port, target)
+        assert r.status == 200 and r.body == b'public app file\n', target
+
+
+@pytest.mark.parametrize('path', sorted(DENIED))
+@pytest.mark.parametrize('route', ['catch-all', 'files'])
+def test_admin_denial_holds(site, route, path):
+    h, _ = site
+    target = ('/files/' if route == 'files' else '/') + path
+    r = raw_request(h.port, target)
+    assert leaked(r) == [], (target, r.status)
+    assert r.status == 403, (target, r.status)
+
+
+@pytest.mark.parametrize('path', ['private/secret.txt', 'keys/server.key', 'hidden-7/secret.txt'])
+def test_admin_denial_holds_for_other_spellings(site, path):
+    h, _ = site
+    first, rest = path.split('/', 1)
+    bad = []
+    for target in [f'/%{ord(first[0]):02x}{first[1:]}/{rest}', f'/x/../{path}', f'//{path}',
+                   f'/{first}//{rest}', f'/files/./{path}', f'/files/{first}/../{path}',
+                   f'/{first}/{rest[:-1]}%{ord(rest[-1]):02X}']:
+        r = raw_request(h.port, target)
+        if leaked(r) or r.status == 200:
+            bad.append(f'{target!r} -> {r.status} {leaked(r)}')
+    assert not bad, '\n'.join(bad)
+
+
+def test_admin_denial_holds_for_a_single_file_url(site):
+    h, _ = site
+    r = raw_request(h.port, '/one-file')
+    assert leaked(r) == [] and r.status == 403, r.status
+
+
+def test_admin_denial_holds_for_a_default_filename(site):
+    """GET /private/: the catch-all's default_filename (index.html) is in the
+    denied directory too."""
+    h, _ = site
+    r = raw_request(h.port, '/private/')
+    assert leaked(r) == [] and r.status == 403, r.status
+
+
+def test_location_denial_holds(site):
+    h, _ = site
+    r = raw_request(h.port, '/loc-denied/secret.txt')
+    assert leaked(r) == [] and r.status == 403, r.status
+
+
+def test_htaccess_only_where_allow_override_allows(site):
+    h, _ = site
+    r = raw_request(h.port, '/ht-off/open.txt')
+    assert r.status == 200 and r.body == b'htaccess not allowed here\n'
+    for target in ['/ht/.htaccess', '/ht-off/.htaccess']:
+        r = raw_request(h.port, target)
+        assert r.status in (403, 404) and b'Require all' not in r.raw, target
+
+
+@pytest.mark.parametrize('target', ['/etc-files/passwd', '/etc-files/group',
+                                    '/etc-files/./passwd', '/etc-files/%70asswd'])
+def test_url_rooted_in_etc_is_refused_without_a_grant(site, target):
+    h, _ = site
+    r = raw_request(h.port, target)
+    assert b'root:' not in r.raw, target
+    assert r.status == 403, (target, r.status)
+
+
+def test_url_rooted_outside_needs_the_admins_grant(site):
+    h, _ = site
+    r = raw_request(h.port, '/not-granted/file.txt')
+    assert leaked(r) == [] and r.status == 403, r.status
+    r = raw_request(h.port, '/granted/file.txt')
+    assert r.status == 200 and r.body == b'granted by the admin\n', r.status
+
+
+@pytest.mark.parametrize('url, directory', [('system-etc', '/etc'), ('notgranted', 'not-granted')])
+def test_startup_warning_names_the_url_and_the_block(site, url, directory):
+    h, _ = site
+    lines = [line for line in h.error_log().splitlines()
+             if ':warn]' in line and re.search(rf'\b{url}\b', line) and '<Directory' in line
+             and directory in line]
+    assert lines, h.error_log()

@@ -1,0 +1,239 @@
+"""Issue 8, item 6: other URL mappers. The admin's explicit config wins over
+the app's routes, and the app's routes see the URI after the admin's
+rewrites: mod_alias Redirect/RedirectMatch/ScriptAlias, mod_rewrite [PT], [P],
+[R], mod_dir DirectoryIndex, and subrequests (mod_include, RewriteCond -U,
+DirectoryIndex naming a url). Subrequests must go through the app's routes:
+a subrequest for a guarded url never reads the guarded file from disk.
+
+The app is tests/fixtures/access/guarded-app (Python url /admin/, auth: url
+/members/, catch-all) with GramexUpstream pointing at tests/live/backend.py,
+which echoes the path it received as JSON. The admin made the app directory
+the DocumentRoot and granted it, as a site serving one app typically does."""
+import json
+import shutil
+
+import pytest
+
+from access_util import Backend, guarded_app_copy, raw_request
+from gxhttpd import Httpd, readable_tmpdir, write_tree
+
+CGI = '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nGX-CGI-OUTPUT\\n"\n'
+SHTML = ('A:<!--#include virtual="/public.txt" -->'
+         'B:<!--#include virtual="/admin/secret.txt" -->'
+         'C:<!--#include virtual="/members/secret.txt" -->'
+         'D:<!--#include virtual="/%61dmin/secret.txt" -->E\n')
+
+
+def admin_conf(app, cgi_dir, backend):
+    return f"""
+DocumentRoot "{app}"
+<Directory "{app}">
+  Require all granted
+</Directory>
+<Directory "{app}/private">
+  Require all denied
+</Directory>
+Redirect /old-page /public.txt
+Redirect /admin/moved /public.txt
+RedirectMatch ^/gone/(.*)$ /public.txt?from=$1
+ScriptAlias /cgi-bin/ "{cgi_dir}/"
+<Directory "{cgi_dir}">
+  Require all granted
+</Directory>
+RewriteEngine On
+RewriteRule ^/nice$ /public.txt [PT]
+RewriteRule ^/pretty/(.*)$ /admin/$1 [PT]
+RewriteRule ^/moved$ /public.txt [R=301,L]
+RewriteRule ^/members/old/(.*)$ /public.txt [R=302,L]
+RewriteRule ^/via-proxy/(.*)$ {backend.url}/proxied/$1 [P]
+RewriteCond $1 -U
+RewriteRule ^/probe(/.*)$ /public.txt [R=302,L]
+<Directory "{app}/docs">
+  DirectoryIndex start.html
+</Directory>
+<Directory "{app}/idx">
+  DirectoryIndex /admin/secret.txt
+</Directory>
+Options +Includes
+AddOutputFilter INCLUDES .shtml
+"""
+
+
+@pytest.fixture(scope='module')
+def site():
+    backend = Backend('gramex')
+    app = guarded_app_copy()
+    write_tree(app, {'docs/start.html': 'start page\n', 'docs/index.html': 'index page\n',
+                     'idx/readme.txt': 'index by url\n', 'page.shtml': SHTML,
+                     'private/x.txt': 'private\n'})
+    cgi_dir = readable_tmpdir('gxtest-cgi-')
+    write_tree(cgi_dir, {'hello.cgi': CGI})
+    (cgi_dir / 'hello.cgi').chmod(0o755)
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {backend.url}\n'
+              + admin_conf(app, cgi_dir, backend),
+              extra_modules=['alias', 'rewrite', 'dir', 'include', 'cgid'])
+    try:
+        yield h.start(), backend
+    finally:
+        h.cleanup()
+        backend.stop()
+        shutil.rmtree(app.parent, ignore_errors=True)
+        shutil.rmtree(cgi_dir, ignore_errors=True)
+
+
+def get(h, target):
+    r = raw_request(h.port, target)
+    assert r.leaks() == [], (target, r.status, r.leaks())
+    return r
+
+
+def test_upstream_and_catch_all_answer(site):
+    """Control: the app's routes work here without any admin mapping."""
+    h, _ = site
+    r = get(h, '/admin/x')
+    assert r.status == 200 and json.loads(r.body)['path'] == '/admin/x'
+    r = get(h, '/public.txt')
+    assert r.status == 200 and r.body == b'public file\n'
+
+
+def test_alias_redirect(site):
+    h, _ = site
+    r = get(h, '/old-page')
+    assert r.status == 302 and r.headers['location'].endswith('/public.txt'), r.status
+
+
+def test_alias_redirect_over_a_guarded_url(site):
+    h, _ = site
+    r = get(h, '/admin/moved')
+    assert r.status == 302 and r.headers['location'].endswith('/public.txt'), r.status
+
+
+def test_alias_redirect_match(site):
+    h, _ = site
+    r = get(h, '/gone/abc')
+    assert r.status == 302 and r.headers['location'].endswith('/public.txt?from=abc'), r.status
+
+
+def test_script_alias(site):
+    h, _ = site
+    r = get(h, '/cgi-bin/hello.cgi')
+    assert r.status == 200 and r.body == b'GX-CGI-OUTPUT\n', (r.status, r.body[:200])
+
+
+def test_rewrite_pass_through_to_a_file(site):
+    h, _ = site
+    r = get(h, '/nice')
+    assert r.status == 200 and r.body == b'public file\n', r.status
+
+
+def test_rewrite_pass_through_to_a_guarded_url(site):
+    """[PT] onto /admin/: the Python url answers, with the rewritten path."""
+    h, _ = site
+    r = get(h, '/pretty/secret.txt')
+    assert r.status == 200, (r.status, r.body[:200])
+    assert json.loads(r.body)['path'] == '/admin/secret.txt'
+
+
+def test_rewrite_redirect(site):
+    h, _ = site
+    r = get(h, '/moved')
+    assert r.status == 301 and r.headers['location'].endswith('/public.txt'), r.status
+    r = get(h, '/members/old/x')
+    assert r.status == 302 and r.headers['location'].endswith('/public.txt'), r.status
+
+
+def test_rewrite_proxy(site):
+    h, backend = site
+    r = get(h, '/via-proxy/abc')
+    assert r.status == 200 and r.headers.get('x-backend') == 'gramex', r.status
+    assert json.loads(r.body)['path'] == '/proxied/abc'
+
+
+def test_directory_index_set_by_the_admin(site):
+    h, _ = site
+    r = get(h, '/docs/')
+    assert r.status == 200 and r.body == b'start page\n', (r.status, r.body[:200])
+
+
+def test_directory_index_naming_a_guarded_url_never_reads_it(site):
+    """mod_dir's subrequest for /admin/secret.txt goes to the Python url."""
+    h, _ = site
+    r = get(h, '/idx/')
+    assert r.status != 200 or json.loads(r.body)['path'] == '/admin/secret.txt', r.status
+
+
+def test_include_subrequests_go_through_the_routes(site):
+    h, _ = site
+    r = get(h, '/page.shtml')
+    assert r.status == 200, r.status
+    body = r.body.decode()
+    assert body.startswith('A:public file\nB:') and body.endswith('E\n'), body  # includes ran
+    # B and C went to the upstream: the backend's JSON with the path it got
+    b = body[len('A:public file\nB:'):body.index('C:')]
+    c = body[body.index('C:') + 2:body.index('D:')]
+    assert json.loads(b)['path'] == '/admin/secret.txt', body
+    assert json.loads(c)['path'] == '/members/secret.txt', body
+
+
+@pytest.mark.parametrize('target, redirected', [
+    ('/probe/public.txt', True),                    # lookahead reaches the catch-all
+    ('/probe/admin/secret.txt', True),              # lookahead reaches the upstream
+    ('/probe/members/secret.txt', True),
+    ('/probe/private/x.txt', False),                # the admin's <Directory> denial
+])
+def test_rewrite_lookahead_sees_the_routes(site, target, redirected):
+    h, _ = site
+    r = get(h, target)
+    assert (r.status == 302) == redirected, (target, r.status)
+
+
+@pytest.fixture(scope='module')
+def bare():
+    """The same app and admin grant of the DocumentRoot, with no GramexUpstream:
+    guarded urls answer 503, and their files lie on disk under a granted root."""
+    app = guarded_app_copy()
+    write_tree(app, {'page.shtml': SHTML, 'idx/readme.txt': 'index by url\n',
+                     'private/x.txt': 'private\n'})
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\nDocumentRoot "{app}"\n'
+              f'<Directory "{app}">\n  Require all granted\n</Directory>\n'
+              f'<Directory "{app}/private">\n  Require all denied\n</Directory>\n'
+              f'<Directory "{app}/idx">\n  DirectoryIndex /admin/secret.txt\n</Directory>\n'
+              'RewriteEngine On\nRewriteCond $1 -U\n'
+              'RewriteRule ^/probe(/.*)$ /public.txt [R=302,L]\n'
+              'Options +Includes\nAddOutputFilter INCLUDES .shtml\n',
+              extra_modules=['rewrite', 'include', 'dir'])
+    try:
+        yield h.start()
+    finally:
+        h.cleanup()
+        shutil.rmtree(app.parent, ignore_errors=True)
+
+
+def test_include_subrequests_never_read_guarded_files(bare):
+    r = raw_request(bare.port, '/page.shtml')
+    assert r.leaks() == [], r.body
+    assert r.status == 200 and r.body.startswith(b'A:public file\nB:'), r.body[:200]
+    assert r.body.endswith(b'E\n'), r.body
+
+
+def test_directory_index_subrequest_never_reads_a_guarded_file(bare):
+    r = raw_request(bare.port, '/idx/')
+    assert r.leaks() == [], (r.status, r.body)
+
+
+@pytest.mark.parametrize('target, redirected', [
+    ('/probe/public.txt', True),
+    ('/probe/private/x.txt', False),
+])
+def test_lookahead_without_upstream(bare, target, redirected):
+    r = raw_request(bare.port, target)
+    assert r.leaks() == [] and (r.status == 302) == redirected, (target, r.status)
+
+
+def test_lookahead_is_no_oracle_for_guarded_files(bare):
+    """A guarded url answers the same whether its file exists on disk or not."""
+    for guard in ['admin', 'members', '%61dmin']:
+        there = raw_request(bare.port, f'/probe/{guard}/secret.txt')
+        absent = raw_request(bare.port, f'/probe/{guard}/no-such-file.txt')
+        assert there.leaks() == [] and there.status == absent.status, \
+            (guard, there.status, absent.status)
