@@ -249,6 +249,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     gx_register_request_hooks(p);
     gx_register_proxy_hooks(p);
+    gx_register_status_hooks(p);
 }
 
 #if defined(__GNUC__)
