@@ -158,11 +158,11 @@ static const char *read_upstream(cmd_parms *cmd, void *dummy, const char *args)
     int i;
     (void)dummy;
     while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
-        apr_uri_t uri;
-        if (apr_uri_parse(cmd->pool, word, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
-            || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme, "https")))
-            return apr_psprintf(cmd->pool, "GramexUpstream: '%s' is not an http:// or https:// "
-                                "URL; write e.g. GramexUpstream http://127.0.0.1:9988", word);
+        /* written into <Proxy> and BalancerMember lines: only safe URLs */
+        const char *why = gx_url_parse(cmd->temp_pool, word, GX_URL_HTTP_ONLY, NULL);
+        if (why)
+            return apr_psprintf(cmd->pool, "GramexUpstream: '%s' %s; write e.g. GramexUpstream "
+                                "http://127.0.0.1:9988", gx_printable(cmd->temp_pool, word), why);
         APR_ARRAY_PUSH(urls, const char *) = word;
     }
     if (!urls->nelts)
@@ -249,6 +249,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     gx_register_request_hooks(p);
     gx_register_proxy_hooks(p);
+    gx_register_status_hooks(p);
 }
 
 #if defined(__GNUC__)
