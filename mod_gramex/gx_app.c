@@ -275,7 +275,7 @@ static apr_array_header_t *memo_headers(apr_pool_t *p, gx_app *app, const gx_nod
                                         const char *owner, gx_diags *d)
 {
     /* keyed one byte past the node, apart from memo_list's lists of it */
-    const char *key = (const char *)h + 1;
+    const char *key = h ? (const char *)h + 1 : NULL;     /* NULL + 1 is UB */
     apr_array_header_t *a;
     if (!h)
         return header_rules(p, h, 1, owner, d);
@@ -668,30 +668,38 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
             return NULL;        /* an error was reported */
     }
     else if (strcmp(canon, "ProxyHandler") == 0) {
-        static const char *const schemes[] = {"http://", "https://", "ws://", "wss://", NULL};
-        int known = 0, k;
+        const gx_node *u = gx_map_get(rt->kwargs, "url");
+        const char *why;
         rt->kind = GX_KIND_PROXY;
-        rt->target = gx_scalar_text(p, gx_map_get(rt->kwargs, "url"));
+        rt->target = gx_scalar_text(p, u);
         if (!rt->target || !*rt->target) {
             gx_diag_add(d, GX_ERROR, rt->file, rt->line,
                         "url %s: ProxyHandler needs kwargs.url; add url: http://host:port/path",
                         rt->name);
             return NULL;
         }
-        for (k = 0; schemes[k] && !known; k++)
-            known = !strncasecmp(rt->target, schemes[k], strlen(schemes[k]));
-        if (!known || !rt->target[strcspn(rt->target, ":") + 3]
-            || rt->target[strcspn(rt->target, ":") + 3] == '/') {
-            const gx_node *u = gx_map_get(rt->kwargs, "url");
+        /* the url and request_headers checked (both reported);
+         * prepare:/modify:/{handler...} need Python */
+        why = rt->target[0] == '/' ? NULL : gx_url_parse(p, rt->target, GX_URL_TEMPLATE, NULL);
+        if (why)
             gx_diag_add(d, GX_ERROR, u->file, u->line,
-                        "url %s: ProxyHandler url '%s' is not an http://, https://, ws:// or "
-                        "wss:// URL with a host; write e.g. http://127.0.0.1:8000/{0}",
-                        rt->name, rt->target);
+                        "url %s: ProxyHandler url '%s' %s; write e.g. "
+                        "http://127.0.0.1:8000/{0}", rt->name, gx_printable(p, rt->target), why);
+        rt->proxy = gx_proxy_conf_make(p, rt->kwargs, rt->name, d);
+        if (why || !rt->proxy)
             return NULL;
+        if (rt->target[0] == '/') {
+            /* Tornado's client refuses a url without a host, so Gramex
+             * answers these itself (its tests use one with on_message:) */
+            rt->kind = GX_KIND_UPSTREAM;
+            rt->upstream_reason = "its url has no host (Gramex answers it)";
+            if (o->has_upstream)
+                gx_diag_add(d, GX_WARN, u->file, u->line, "url %s: ProxyHandler url '%s' has "
+                            "no host, so GramexUpstream answers it; write http://host:port%s to "
+                            "have Apache proxy it", rt->name, gx_printable(p, rt->target),
+                            gx_printable(p, rt->target));
         }
-        /* prepare:/modify:/{handler...} need Python: the url goes to Gramex */
-        rt->proxy = gx_proxy_conf_make(p, rt->kwargs);
-        if (rt->proxy->needs_gramex) {
+        else if (rt->proxy->needs_gramex) {
             rt->kind = GX_KIND_UPSTREAM;
             rt->upstream_reason = rt->proxy->needs_gramex;
         }

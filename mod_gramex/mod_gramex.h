@@ -33,6 +33,7 @@ typedef struct {
     gx_app *app;                /* loaded at check_config, pconf lifetime */
     gx_diags *diags;            /* what loading it reported */
     const char *app_source;     /* how the app was found, for the startup log */
+    const char *gramexapps;     /* GramexApps ($GRAMEXAPPS), NULL = find it */
     /* mod_gramex_load.c: discovery and reload state, for the log and status page */
     const char *looked_for;     /* where an app was looked for (when none was found) */
     const char *vhost_name;     /* "name:port (file:line)" */

@@ -244,6 +244,7 @@ static gx_app *load_app(apr_pool_t *p, server_rec *s, gx_server_conf *c, const c
     }
     lo.gramexpath = c->gramexpath ? c->gramexpath : GX_DEFAULT_GRAMEXPATH;
     lo.run_dir = run_dir;
+    lo.gramexapps = c->gramexapps;
     lo.env = gx_environ();
     if (secrets_fn) {
         lo.secrets = secrets_fn(p, s, yaml, d, never_serve);
@@ -487,6 +488,7 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
             continue;
         }
         key = apr_pstrcat(ptemp, yaml, "|", c->gramexpath ? c->gramexpath : "",
+                          "|", c->gramexapps ? c->gramexapps : "",
                           "|", c->upstreams ? "u" : "", NULL);
         c->app_source = apr_pstrdup(pconf, source);
         c->secrets_file = apr_pstrcat(pconf, dir_of(pconf, yaml), "/.secrets.yaml", NULL);
