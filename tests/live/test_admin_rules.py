@@ -155,6 +155,16 @@ def test_admin_denial_holds_for_other_spellings(site, path):
     assert not bad, '\n'.join(bad)
 
 
+@pytest.mark.parametrize('method, headers', [
+    ('HEAD', {}), ('POST', {'Content-Length': '0'}), ('GET', {'Range': 'bytes=0-9'}),
+    ('GET', {'If-None-Match': '"x"'}),
+])
+def test_admin_denial_holds_for_other_methods(site, method, headers):
+    h, _ = site
+    r = raw_request(h.port, '/private/secret.txt', method=method, headers=headers)
+    assert leaked(r) == [] and r.status == 403, (method, headers, r.status)
+
+
 def test_admin_denial_holds_for_a_single_file_url(site):
     h, _ = site
     r = raw_request(h.port, '/one-file')
