@@ -1,7 +1,8 @@
 /* gramex-config: load a gramex.yaml exactly as mod_gramex does (same core
- * code) and show the result: check | dump | routes. */
+ * code) and show the result: check | dump | routes | match. */
 #include "gx_load.h"
 #include "gx_app.h"
+#include "gx_decide.h"
 #include "gx_json.h"
 #include "gx_env.h"
 #include <apr_general.h>
@@ -23,12 +24,15 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: gramex-config check|dump|routes [options] PATH/gramex.yaml\n"
+            "       gramex-config match [options] PATH/gramex.yaml URL...\n"
             "  check            print errors and warnings; exit 1 on errors\n"
             "  dump             resolved url:, handlers: and app: as JSON\n"
             "  routes           the route table in match order (--json: one object per route)\n"
+            "  match            how mod_gramex answers each URL (path?query): JSON per line\n"
             "options:\n"
             "  --gramexpath DIR $GRAMEXPATH (default: $GRAMEXPATH env, else %s)\n"
             "  --upstream       assume GramexUpstream is set (no 503 warnings)\n"
+            "  --method M       request method for match (default GET)\n"
             "  --json           machine-readable output (routes)\n"
             "  --show-secrets   do not redact secret values (dump)\n",
             GX_DEFAULT_GRAMEXPATH);
@@ -93,6 +97,8 @@ int main(int argc, const char *const *argv)
     apr_pool_t *p;
     const char *cmd, *yaml = NULL, *gramexpath = NULL, *run_dir;
     int json = 0, show_secrets = 0, upstream = 0, i, rc = 0;
+    const char *method = "GET";
+    apr_array_header_t *targets;
     char *abs_yaml = NULL;
     gx_load_opts lo = {0};
     gx_app_opts ao = {0};
@@ -105,6 +111,7 @@ int main(int argc, const char *const *argv)
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
     cmd = argv[1];
+    targets = apr_array_make(p, 4, sizeof(const char *));
     for (i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = 1;
@@ -114,12 +121,18 @@ int main(int argc, const char *const *argv)
             upstream = 1;
         else if (!strcmp(argv[i], "--gramexpath") && i + 1 < argc)
             gramexpath = argv[++i];
+        else if (!strcmp(argv[i], "--method") && i + 1 < argc)
+            method = argv[++i];
         else if (argv[i][0] == '-')
             return usage();
-        else
+        else if (!yaml)
             yaml = argv[i];
+        else
+            APR_ARRAY_PUSH(targets, const char *) = argv[i];
     }
-    if (!yaml || (strcmp(cmd, "check") && strcmp(cmd, "dump") && strcmp(cmd, "routes")))
+    if (!yaml || (strcmp(cmd, "check") && strcmp(cmd, "dump") && strcmp(cmd, "routes")
+                  && strcmp(cmd, "match"))
+        || (targets->nelts && strcmp(cmd, "match")) || (!targets->nelts && !strcmp(cmd, "match")))
         return usage();
     if (!gramexpath && apr_env_get((char **)&gramexpath, "GRAMEXPATH", p) != APR_SUCCESS)
         gramexpath = GX_DEFAULT_GRAMEXPATH;
@@ -168,6 +181,22 @@ int main(int argc, const char *const *argv)
         }
         gx_json_write(stdout, out, 2, show_secrets ? NULL : lo.secrets);
         fputc('\n', stdout);
+    }
+    else if (!strcmp(cmd, "match")) {
+        for (i = 0; i < targets->nelts; i++) {
+            char *target = apr_pstrdup(p, APR_ARRAY_IDX(targets, i, const char *));
+            char *q = strchr(target, '?');
+            gx_request_in in = {0};
+            gx_decision dec;
+            if (q)
+                *q++ = '\0';
+            in.method = method;
+            in.path = target;
+            in.query = q;
+            in.upstream = upstream ? "http://gramex-upstream" : NULL;
+            gx_decide(p, app, &in, &dec);
+            printf("%s\n", gx_decision_json(p, &dec));
+        }
     }
     else if (json) {
         gx_node *list = gx_list_new(p, NULL, 0);

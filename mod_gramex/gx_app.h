@@ -61,6 +61,8 @@ typedef struct {
     gx_pathset *ignore_set;             /* the lists above, compiled for requests */
     gx_pathset *allow_set;
     gx_pathset *transform_set;
+    const char *refused;                /* set at config time: why this url serves nothing
+                                           (its root holds Apache's configuration) */
 } gx_file_conf;
 
 typedef struct {

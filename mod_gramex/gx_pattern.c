@@ -192,13 +192,6 @@ static char *resolve_segments(apr_pool_t *p, const char *s, apr_size_t len, int 
     return out;
 }
 
-char *gx_request_path_normalize(apr_pool_t *p, const char *raw, apr_size_t len)
-{
-    if (!raw || len == 0 || raw[0] != '/')
-        return NULL;
-    return resolve_segments(p, raw, len, 1, 1, 0);
-}
-
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')

@@ -21,12 +21,6 @@ gx_sort_key gx_pattern_sort_key(const char *pattern, double priority);
 /* <0 if a sorts before b (higher priority first, more slashes first, fewer wildcards first). */
 int gx_sort_key_cmp(const gx_sort_key *a, const gx_sort_key *b);
 
-/* Request path preparation (our safer matching input, see docs/DECISIONS):
- * take the raw, percent-encoded path; decode %2E/%2e to '.', resolve '.' and '..'
- * segments (never above root), merge repeated '/'. Other escapes are kept
- * encoded. Returns NULL if the path is not absolute. */
-char *gx_request_path_normalize(apr_pool_t *p, const char *raw, apr_size_t len);
-
 /* Percent-decode a captured group (Tornado: %XX decoded, '+' kept). Returns
  * NULL on a malformed escape or invalid UTF-8 (Gramex answers 400). */
 char *gx_capture_decode(apr_pool_t *p, const char *s, apr_size_t len);

@@ -23,6 +23,11 @@
 /* Most prefix lists a single path can collect (one per distinct prefix
  * length up to the path length); longer paths only see the first ones. */
 #define GX_MAX_PREFIX_HITS 256
+/* Backtracking bounds per regex run: a hostile path against a pattern like
+ * (a+)+b stops here (and is refused) instead of burning a worker's CPU.
+ * Real url patterns stay orders of magnitude below. */
+#define GX_MATCH_LIMIT 1000000
+#define GX_DEPTH_LIMIT 10000
 
 typedef struct {
     int *routes;        /* ascending route indices */
@@ -41,6 +46,7 @@ struct gx_router {
     apr_hash_t *by_prefix;      /* prefix -> route_list */
     unsigned char *has_len;     /* has_len[L]: some prefix has length L */
     apr_size_t max_len;
+    int caseless;               /* regexes caseless, prefixes indexed in lower case */
 };
 
 static apr_status_t free_code(void *code)
@@ -115,13 +121,28 @@ static char *literal_prefix(apr_pool_t *p, const char *re)
     return out;
 }
 
+static void lower_ascii(char *s, apr_size_t n)
+{
+    apr_size_t i;
+    for (i = 0; i < n; i++)
+        s[i] = (char)apr_tolower(s[i]);
+}
+
 gx_router *gx_router_build(apr_pool_t *p, const char *const *regexes, int n,
                            const char *const *names, const char *const *files,
                            const int *lines, gx_diags *d)
 {
+    return gx_router_build_case(p, regexes, n, names, files, lines, GX_ROUTER_DEFAULT_CASELESS, d);
+}
+
+gx_router *gx_router_build_case(apr_pool_t *p, const char *const *regexes, int n,
+                                const char *const *names, const char *const *files,
+                                const int *lines, int caseless, gx_diags *d)
+{
     gx_router *r = apr_pcalloc(p, sizeof(*r));
     int i;
     r->n = n;
+    r->caseless = caseless;
     r->routes = apr_pcalloc(p, sizeof(compiled) * (n ? n : 1));
     r->by_prefix = apr_hash_make(p);
     for (i = 0; i < n; i++) {
@@ -134,7 +155,8 @@ gx_router *gx_router_build(apr_pool_t *p, const char *const *regexes, int n,
         route_list *list;
         apr_size_t plen;
 
-        cr->code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED, &err,
+        cr->code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+                                 PCRE2_ANCHORED | (caseless ? PCRE2_CASELESS : 0), &err,
                                  &off, NULL);
         if (!cr->code) {
             PCRE2_UCHAR msg[256];
@@ -164,6 +186,8 @@ gx_router *gx_router_build(apr_pool_t *p, const char *const *regexes, int n,
 
         prefix = literal_prefix(p, regexes[i]);
         plen = strlen(prefix);
+        if (caseless)
+            lower_ascii(prefix, plen);
         list = apr_hash_get(r->by_prefix, prefix, plen);
         if (!list) {
             list = apr_pcalloc(p, sizeof(*list));
@@ -229,34 +253,68 @@ static int next_candidate(const route_list **hits, int *pos, int k)
     return best_route;
 }
 
+static void *pool_malloc(PCRE2_SIZE size, void *pool)
+{
+    return apr_palloc(pool, size);
+}
+
+static void pool_free(void *block, void *pool)
+{
+    (void)block; (void)pool;        /* freed with the scratch pool */
+}
+
+/* The prefix index is keyed on lower-case prefixes when caseless. */
+static const char *index_key(const gx_router *r, apr_pool_t *p, const char *path, apr_size_t len)
+{
+    char *low;
+    if (!r->caseless)
+        return path;
+    low = apr_pstrmemdup(p, path, len);
+    lower_ascii(low, len);
+    return low;
+}
+
 int gx_router_match(const gx_router *r, const char *path, apr_size_t len,
                     apr_pool_t *scratch_pool, gx_match *m)
 {
     const route_list *hits[GX_MAX_PREFIX_HITS];
     int pos[GX_MAX_PREFIX_HITS];
     int k, route;
+    pcre2_general_context *gc;
     pcre2_match_data *md;
-    (void)scratch_pool;
-
-    m->route = -1;
+    pcre2_match_context *mc;
+    m->route = GX_ROUTER_NO_MATCH;
+    m->error = 0;
     if (!r || r->n == 0)
-        return -1;
-    k = collect(r, path, len, hits, pos);
+        return GX_ROUTER_NO_MATCH;
+    k = collect(r, index_key(r, scratch_pool, path, len), len, hits, pos);
     if (!k)
-        return -1;
-    md = pcre2_match_data_create(GX_MAX_CAPTURES + 1, NULL);
-    if (!md)
-        return -1;
+        return GX_ROUTER_NO_MATCH;
+    gc = pcre2_general_context_create(pool_malloc, pool_free, scratch_pool);
+    md = gc ? pcre2_match_data_create(GX_MAX_CAPTURES + 1, gc) : NULL;
+    mc = gc ? pcre2_match_context_create(gc) : NULL;
+    if (!md || !mc) {
+        m->error = PCRE2_ERROR_NOMEMORY;
+        m->route = 0;
+        return 0;
+    }
+    pcre2_set_match_limit(mc, GX_MATCH_LIMIT);
+    pcre2_set_depth_limit(mc, GX_DEPTH_LIMIT);
     while ((route = next_candidate(hits, pos, k)) >= 0) {
         const compiled *cr = &r->routes[route];
         int rc, i;
         if (!cr->code)
             continue;
-        rc = pcre2_match(cr->code, (PCRE2_SPTR)path, len, 0, 0, md, NULL);
+        rc = pcre2_match(cr->code, (PCRE2_SPTR)path, len, 0, 0, md, mc);
         if (rc == PCRE2_ERROR_NOMATCH)
             continue;
-        if (rc < 0)
-            continue;       /* match limit etc.: treat as no match */
+        if (rc < 0) {       /* match or depth limit: fail closed, never the next route */
+            m->route = route;
+            m->error = rc;
+            m->ngroups = 0;
+            m->has_named = 0;
+            break;
+        }
         {
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
             int pairs = cr->ngroups + 1 < GX_MAX_CAPTURES + 1 ? cr->ngroups + 1 : GX_MAX_CAPTURES + 1;
@@ -270,7 +328,6 @@ int gx_router_match(const gx_router *r, const char *path, apr_size_t len,
         m->has_named = cr->has_named;
         break;
     }
-    pcre2_match_data_free(md);
     return m->route;
 }
 
@@ -286,7 +343,13 @@ int gx_router_candidates(const gx_router *r, const char *path, apr_size_t len)
     int k, total = 0, j;
     if (!r)
         return 0;
-    k = collect(r, path, len, hits, pos);
+    {
+        apr_pool_t *tmp;
+        if (apr_pool_create(&tmp, NULL) != APR_SUCCESS)
+            return 0;
+        k = collect(r, index_key(r, tmp, path, len), len, hits, pos);
+        apr_pool_destroy(tmp);
+    }
     for (j = 0; j < k; j++)
         total += hits[j]->n;
     return total;

@@ -20,7 +20,19 @@ typedef struct {
     int ngroups;                       /* capture groups in that regex */
     apr_size_t ovector[2 * (GX_MAX_CAPTURES + 1)]; /* start/end pairs; unset = (size_t)-1 */
     int has_named;                     /* regex uses named groups */
+    int error;                         /* PCRE2 error running that regex (match or depth
+                                          limit): the route is set, and must fail closed */
 } gx_match;
+
+#define GX_ROUTER_NO_MATCH (-1)
+
+/* Where the file system ignores case (Windows), urls match ignoring case,
+ * so /ADMIN/ cannot dodge an /admin/ url and still reach admin's files. */
+#ifdef _WIN32
+#define GX_ROUTER_DEFAULT_CASELESS 1
+#else
+#define GX_ROUTER_DEFAULT_CASELESS 0
+#endif
 
 /* regexes[i] are complete patterns as gx_pattern_to_regex returns them
  * (Python re syntax, anchored at the start by the matcher, `$` at the end).
@@ -31,9 +43,15 @@ typedef struct {
 gx_router *gx_router_build(apr_pool_t *p, const char *const *regexes, int n,
                            const char *const *names, const char *const *files,
                            const int *lines, gx_diags *d);
-/* Thread-safe; allocates nothing per call beyond the caller's `m` (uses a
- * per-thread match-data cache only if given scratch: pass NULL to allocate
- * from `scratch_pool`). */
+/* The same, choosing case-insensitive matching (gx_router_build uses
+ * GX_ROUTER_DEFAULT_CASELESS). */
+gx_router *gx_router_build_case(apr_pool_t *p, const char *const *regexes, int n,
+                                const char *const *names, const char *const *files,
+                                const int *lines, int caseless, gx_diags *d);
+/* Thread-safe. Returns the matching route's index (also m->route), or
+ * GX_ROUTER_NO_MATCH. A regex that fails to run sets m->error and returns
+ * its route: the caller refuses the request rather than try later routes.
+ * Match data comes from scratch_pool (no malloc per request). */
 int gx_router_match(const gx_router *r, const char *path, apr_size_t len,
                     apr_pool_t *scratch_pool, gx_match *m);
 int gx_router_count(const gx_router *r);

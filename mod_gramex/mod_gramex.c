@@ -198,7 +198,8 @@ static const command_rec gramex_cmds[] = {
 
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    return gx_load_all(pconf, plog, ptemp, s);
+    int status = gx_load_all(pconf, plog, ptemp, s);
+    return status == OK ? gx_access_setup(pconf, ptemp, s) : status;
 }
 
 /* `Server: false` in handlers.BaseHandler.headers (deploy.yaml): httpd

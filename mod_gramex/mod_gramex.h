@@ -7,6 +7,8 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "gx_app.h"
+#include "gx_decide.h"
+#include "gx_canon.h"
 
 #ifndef GX_DEFAULT_GRAMEXPATH
 #define GX_DEFAULT_GRAMEXPATH "/usr/share/apache2/gramex"
@@ -33,16 +35,14 @@ typedef struct {
     const char *app_source;     /* how the app was found, for the startup log */
 } gx_server_conf;
 
-/* Per-request state, from translate_name to the handler. */
+/* Per-request state, from translate_name to the handler: the core's
+ * decision and what the glue derived from it. */
 typedef struct {
     const gx_app *app;
     const gx_route *route;
-    const char *root;       /* FILE: the route's root directory */
-    const char *dir;        /* FILE: directory to list (GX_HANDLER_LISTING) */
-    const char *url_path;   /* normalised request path */
+    gx_decision d;
     int compress;           /* gzip candidate */
     const char *proxy_base;     /* PROXY/UPSTREAM: the URL handed to mod_proxy */
-    const char *proxy_prefix;   /* PROXY: request path before the first group */
 } gx_request;
 
 extern module AP_MODULE_DECLARE_DATA gramex_module;
@@ -62,19 +62,22 @@ apr_array_header_t *gx_upstream_lines(cmd_parms *cmd, apr_array_header_t *urls,
 int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 void gx_log_apps(apr_pool_t *ptemp, server_rec *s);
 
+/* mod_gramex_access.c: grants for the apps' directories, Apache's config never served */
+int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
 /* mod_gramex_request.c: request hooks */
 void gx_register_request_hooks(apr_pool_t *p);
 
-/* mod_gramex_files.c: FileHandler routes. Returns OK (r->filename and
- * r->finfo set, or a listing/handler chosen) or an HTTP status. */
-int gx_serve_file_route(request_rec *r, gx_request *gr, const gx_match *m);
+/* mod_gramex_files.c: FileHandler directory listings (index: true) */
 int gx_listing_handler(request_rec *r);
 
 /* mod_gramex_status.c: SetHandler gramex-status */
 int gx_status_handler(request_rec *r);
 
-/* mod_gramex_proxy.c: PROXY and UPSTREAM routes -> mod_proxy (or 503). */
-int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m);
+/* mod_gramex_proxy.c: PROXY and UPSTREAM decisions -> mod_proxy. */
+int gx_proxy_dispatch(request_rec *r, gx_request *gr);
+/* Upgrade: websocket asked for */
+int gx_is_upgrade(const request_rec *r);
 void gx_register_proxy_hooks(apr_pool_t *p);
 
 #endif

@@ -167,7 +167,7 @@ static const char *choose_yaml(apr_pool_t *p, server_rec *v, const gx_server_con
     if (y) {
         *source = apr_psprintf(p, "found beside %s", v->is_virtual ? v->defn_name
                                : ap_conftree->filename);
-        return y;
+        return real_path(p, y);     /* a link to the app's own gramex.yaml */
     }
     return NULL;
 }

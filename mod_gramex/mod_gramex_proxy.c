@@ -6,7 +6,6 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "gx_pattern.h"
 #include "gx_proxy.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -15,16 +14,8 @@ APLOG_USE_MODULE(gramex);
 
 #define GX_PROXY_FILTER "GRAMEX_PROXY"
 #define GX_BODY_LIMIT_FILTER "GRAMEX_BODY_LIMIT"
-#define GX_WS_ONLY_MESSAGE "Can \"Upgrade\" only to \"WebSocket\"."
 
-static int unavailable(request_rec *r)
-{
-    r->handler = GX_HANDLER_UNAVAILABLE;
-    r->filename = apr_pstrcat(r->pool, "gramex:", r->uri, NULL);
-    return OK;
-}
-
-static int is_upgrade(request_rec *r)
+int gx_is_upgrade(const request_rec *r)
 {
     const char *up = apr_table_get(r->headers_in, "Upgrade");
     return up && ap_cstr_casecmp(up, "websocket") == 0;
@@ -73,40 +64,6 @@ static int origin_allowed(request_rec *r, const gx_route *rt)
     return 0;
 }
 
-/* ProxyHandler's url: with the captured groups, re-encoded (Gramex inserts
- * them decoded, so /p/a%20b reached the backend as "GET /a b": spec g.1 [W]),
- * and the query merged as Gramex merges it. */
-static const char *proxy_target(request_rec *r, gx_request *gr, const gx_match *m,
-                                const gx_proxy_conf *pc, const char **query, int *status)
-{
-    const char *args[GX_MAX_CAPTURES];
-    int i, n = m->ngroups < GX_MAX_CAPTURES ? m->ngroups : GX_MAX_CAPTURES;
-    char *url, *q;
-    for (i = 0; i < n; i++) {
-        apr_size_t s = m->ovector[2 * (i + 1)], e = m->ovector[2 * (i + 1) + 1];
-        if (s == (apr_size_t)-1) {
-            args[i] = "";
-            continue;
-        }
-        args[i] = gx_capture_decode(r->pool, gr->url_path + s, e - s);
-        if (!args[i]) {
-            *status = HTTP_BAD_REQUEST;
-            return NULL;
-        }
-    }
-    url = gx_proxy_target(r->pool, gr->route->target, args, n);
-    if (!url) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0030) "url %s: ProxyHandler url '%s' "
-                      "is not a valid template", gr->route->name, gr->route->target);
-        *status = HTTP_INTERNAL_SERVER_ERROR;
-        return NULL;
-    }
-    if ((q = strchr(url, '?')))
-        *q++ = '\0';
-    *query = gx_proxy_query(r->pool, pc, q, r->args);
-    return url;
-}
-
 /* request_headers: credentials only when named (Gramex sends no request
  * header unless asked), fixed values set as written. */
 static void request_headers(request_rec *r, const gx_proxy_conf *pc)
@@ -151,55 +108,28 @@ static int hand_to_proxy(request_rec *r, gx_request *gr, const char *url, const 
     return OK;
 }
 
-int gx_proxy_dispatch(request_rec *r, gx_request *gr, const gx_match *m)
+int gx_proxy_dispatch(request_rec *r, gx_request *gr)
 {
     const gx_route *rt = gr->route;
-    gx_server_conf *c = gx_sconf(r->server);
-    const gx_proxy_conf *pc = rt->kind == GX_KIND_PROXY ? rt->proxy : NULL;
-    int status = OK, upgrade = is_upgrade(r);
-    const char *url, *query = NULL;
+    const gx_decision *d = &gr->d;
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t len;
 
     /* uploads over the app's limit never reach the backend */
-    {
-        const char *cl = apr_table_get(r->headers_in, "Content-Length");
-        apr_off_t len;
-        if (cl && (apr_strtoff(&len, cl, NULL, 10) != APR_SUCCESS || len > gr->app->max_body)) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GX_LOGNO(0033) "url %s: upload of %s "
-                          "bytes is over the limit of %" APR_OFF_T_FMT " (app.listen.max_body_size)",
-                          rt->name, cl, gr->app->max_body);
-            return HTTP_REQUEST_ENTITY_TOO_LARGE;
-        }
+    if (cl && (apr_strtoff(&len, cl, NULL, 10) != APR_SUCCESS || len > gr->app->max_body)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GX_LOGNO(0033) "url %s: upload of %s "
+                      "bytes is over the limit of %" APR_OFF_T_FMT " (app.listen.max_body_size)",
+                      rt->name, cl, gr->app->max_body);
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
-    if (upgrade && !origin_allowed(r, rt)) {
+    if (gx_is_upgrade(r) && !origin_allowed(r, rt)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GX_LOGNO(0032) "url %s: WebSocket from "
                       "origin %s refused", rt->name, apr_table_get(r->headers_in, "Origin"));
         return HTTP_FORBIDDEN;
     }
-    /* a ProxyHandler with Python in it (prepare:, modify:, {handler...}) or,
-     * for upgrades, a local WebSocket (open:, on_message:: spec g.3) is
-     * Gramex's to run, at the same path */
-    if (pc && !(pc->needs_gramex || (upgrade && pc->ws_in_gramex))) {
-        url = proxy_target(r, gr, m, pc, &query, &status);
-        if (!url)
-            return status;
-        request_headers(r, pc);
-        gr->proxy_prefix = apr_pstrmemdup(r->pool, gr->url_path,
-                                          m->ngroups >= 1 && m->ovector[2] != (apr_size_t)-1
-                                          ? m->ovector[2] : strlen(gr->url_path));
-        return hand_to_proxy(r, gr, upgrade ? ws_url(r->pool, url) : url, query);
-    }
-    /* needs Gramex itself */
-    if (rt->websocket && !upgrade) {
-        r->status = HTTP_BAD_REQUEST;
-        ap_custom_response(r, HTTP_BAD_REQUEST, "\"" GX_WS_ONLY_MESSAGE);
-        return HTTP_BAD_REQUEST;
-    }
-    if (!c->upstream_target)
-        return unavailable(r);
-    /* the path we matched (dot segments resolved), so Gramex routes the
-     * request the way we did: /x/../admin cannot reach it as something else */
-    url = apr_pstrcat(r->pool, c->upstream_target, gr->url_path, NULL);
-    return hand_to_proxy(r, gr, upgrade ? ws_url(r->pool, url) : url, r->args);
+    if (d->action == GX_DO_PROXY)
+        request_headers(r, rt->proxy);
+    return hand_to_proxy(r, gr, gx_is_upgrade(r) ? ws_url(r->pool, d->url) : d->url, d->query);
 }
 
 /* Response side: the route's `headers`, Gramex's Server: false, and
@@ -212,13 +142,13 @@ static apr_status_t proxy_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         const gx_route *rt = gr->route;
         const char *loc = apr_table_get(r->headers_out, "Location");
         int i;
-        if (loc && rt->kind == GX_KIND_PROXY && gr->proxy_prefix) {
+        if (loc && gr->d.action == GX_DO_PROXY && gr->d.proxy_prefix) {
             /* backend base: the target up to its first {group} */
             const char *brace = strchr(rt->target, '{');
             apr_size_t bl = brace ? (apr_size_t)(brace - rt->target) : strlen(rt->target);
             if (bl && strncmp(loc, rt->target, bl) == 0)
                 apr_table_setn(r->headers_out, "Location",
-                               apr_pstrcat(r->pool, gr->proxy_prefix, loc + bl, NULL));
+                               apr_pstrcat(r->pool, gr->d.proxy_prefix, loc + bl, NULL));
         }
         if (gr->app->server_header_off)
             apr_table_unset(r->headers_out, "Server");

@@ -5,26 +5,12 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "gx_pattern.h"
-#include "gx_format.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 
 APLOG_USE_MODULE(gramex);
 
-/* Captured group i (1-based) percent-decoded, or NULL if it did not take
- * part in the match. *bad is set on malformed escapes / invalid UTF-8. */
-static const char *capture(request_rec *r, const char *path, const gx_match *m, int i, int *bad)
-{
-    apr_size_t s = m->ovector[2 * i], e = m->ovector[2 * i + 1];
-    const char *v;
-    if (i > m->ngroups || s == (apr_size_t)-1)
-        return NULL;
-    v = gx_capture_decode(r->pool, path + s, e - s);
-    if (!v)
-        *bad = 1;
-    return v;
-}
+#define GX_ERROR_BODY_FILTER "GRAMEX_ERROR_BODY"
 
 static void apply_headers(apr_table_t *t, const apr_array_header_t *h)
 {
@@ -40,60 +26,6 @@ static void apply_headers(apr_table_t *t, const apr_array_header_t *h)
     }
 }
 
-static void set_error_pages(request_rec *r, const gx_route *rt)
-{
-    int i;
-    for (i = 0; rt->error_pages && i < rt->error_pages->nelts; i++) {
-        const gx_error_page *e = &APR_ARRAY_IDX(rt->error_pages, i, gx_error_page);
-        /* a leading quote tells httpd this is the body, not a URL */
-        ap_custom_response(r, e->status, apr_pstrcat(r->pool, "\"", e->body, NULL));
-    }
-}
-
-static int method_allowed(request_rec *r, const gx_route *rt)
-{
-    int i;
-    if (!rt->methods)
-        return 1;
-    for (i = 0; i < rt->methods->nelts; i++)
-        if (strcmp(APR_ARRAY_IDX(rt->methods, i, const char *), r->method) == 0)
-            return 1;
-    /* httpd writes Allow on a 405 from r->allowed_methods */
-    r->allowed_methods->method_mask = 0;
-    for (i = 0; i < rt->methods->nelts; i++) {
-        int m = ap_method_number_of(APR_ARRAY_IDX(rt->methods, i, const char *));
-        if (m != M_INVALID)
-            r->allowed_methods->method_mask |= (AP_METHOD_BIT << m);
-    }
-    return 0;
-}
-
-static int redirect(request_rec *r, const gx_route *rt, const char *path, const gx_match *m)
-{
-    const char *args[GX_MAX_CAPTURES];
-    int i, bad = 0, n = m->ngroups < GX_MAX_CAPTURES ? m->ngroups : GX_MAX_CAPTURES;
-    char *target;
-    if (r->method_number != M_GET)
-        return HTTP_METHOD_NOT_ALLOWED;
-    for (i = 0; i < n; i++) {
-        args[i] = capture(r, path, m, i + 1, &bad);
-        if (!args[i])
-            args[i] = "None";       /* Python formats an unmatched group as None */
-    }
-    if (bad)
-        return HTTP_BAD_REQUEST;
-    target = gx_format(r->pool, rt->target, args, n, NULL, NULL);
-    if (!target) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0010)
-                      "url %s: redirect url '%s' is not a valid template", rt->name, rt->target);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (r->args && *r->args)
-        target = apr_pstrcat(r->pool, target, strchr(target, '?') ? "&" : "?", r->args, NULL);
-    apr_table_setn(r->headers_out, "Location", target);
-    return rt->permanent ? HTTP_MOVED_PERMANENTLY : HTTP_MOVED_TEMPORARILY;
-}
-
 /* An admin's <Location> with SetHandler (gramex-status, server-status,
  * balancer-manager) wins over the app's routes, as it does over Alias.
  * The walk's result is cached for the request, so core's later walk is cheap. */
@@ -104,6 +36,14 @@ static int location_sets_handler(request_rec *r)
         return 0;
     dc = ap_get_core_module_config(r->per_dir_config);
     return dc && dc->expr_handler != NULL;
+}
+
+/* A handler of ours answers: no file, so no directory walk applies. */
+static int answer_with(request_rec *r, const char *handler)
+{
+    r->handler = handler;
+    r->filename = apr_pstrcat(r->pool, "gramex:", r->uri, NULL);
+    return OK;
 }
 
 static void cors_headers(request_rec *r, const gx_cors_answer *a)
@@ -136,82 +76,137 @@ static int cors(request_rec *r, const gx_route *rt)
             return HTTP_BAD_REQUEST;
         }
         cors_headers(r, &a);
-        r->handler = GX_HANDLER_PREFLIGHT;
-        r->filename = apr_pstrcat(r->pool, "gramex:", r->uri, NULL);
-        return OK;
+        return answer_with(r, GX_HANDLER_PREFLIGHT);
     }
     gx_cors_simple(r->pool, rt->cors, origin, apr_table_get(r->headers_in, "Cookie") != NULL, &a);
     cors_headers(r, &a);
     return DECLINED;
 }
 
+/* 405: httpd writes Allow from r->allowed_methods */
+static void set_allowed(request_rec *r, const apr_array_header_t *methods)
+{
+    int i;
+    r->allowed_methods->method_mask = 0;
+    for (i = 0; methods && i < methods->nelts; i++) {
+        int m = ap_method_number_of(APR_ARRAY_IDX(methods, i, const char *));
+        if (m != M_INVALID)
+            r->allowed_methods->method_mask |= (AP_METHOD_BIT << m);
+    }
+}
+
+static int refuse(request_rec *r, const gx_decision *d)
+{
+    const char *name = d->route ? d->route->name : "(none)";
+    ap_log_rerror(APLOG_MARK, d->status >= 500 ? APLOG_ERR : APLOG_INFO, 0, r,
+                  GX_LOGNO(0020) "url %s: %s: %s", name, d->reason ? d->reason : "refused",
+                  d->file ? d->file : r->uri);
+    if (d->status == HTTP_METHOD_NOT_ALLOWED)
+        set_allowed(r, d->allow);
+    return d->status;
+}
+
+/* The url's headers for this file: Content-Type is applied in fixups, after
+ * mod_mime, so that the url's own type wins as in Gramex. */
+static void file_headers(request_rec *r, const gx_decision *d)
+{
+    int i;
+    for (i = 0; d->headers && i < d->headers->nelts; i++) {
+        const gx_header_set *h = &APR_ARRAY_IDX(d->headers, i, gx_header_set);
+        if (!strcasecmp(h->name, "Content-Type"))
+            continue;
+        if (h->value)
+            apr_table_set(r->err_headers_out, h->name, h->value);
+        else
+            apr_table_unset(r->err_headers_out, h->name);
+    }
+}
+
+/* Apply the core's decision with httpd's machinery. */
+static int apply(request_rec *r, gx_request *gr)
+{
+    const gx_decision *d = &gr->d;
+    switch (d->action) {
+    case GX_DO_FILE:
+        file_headers(r, d);
+        r->filename = apr_pstrdup(r->pool, d->file);
+        r->canonical_filename = r->filename;
+        r->finfo = d->finfo;
+        return OK;
+    case GX_DO_LISTING:
+        r->handler = GX_HANDLER_LISTING;
+        r->filename = apr_pstrdup(r->pool, d->file);
+        return OK;
+    case GX_DO_REDIRECT:
+        apr_table_setn(r->headers_out, "Location", d->location);
+        return d->status;
+    case GX_DO_PROXY:
+    case GX_DO_UPSTREAM:
+        return gx_proxy_dispatch(r, gr);
+    case GX_DO_UNAVAILABLE:
+        return answer_with(r, GX_HANDLER_UNAVAILABLE);
+    default:
+        return refuse(r, d);
+    }
+}
+
 static int translate(request_rec *r)
 {
     gx_server_conf *c = gx_sconf(r->server);
     const gx_app *app = c ? c->app : NULL;
-    const char *raw = r->unparsed_uri;
+    gx_request_in in;
     gx_request *gr;
-    gx_match m;
     const gx_route *rt;
-    char *path;
 
-    if (!app || !app->router || r->main || r->proxyreq || !raw || raw[0] != '/')
+    if (!app || !app->router || r->proxyreq || !r->uri || r->uri[0] != '/')
         return DECLINED;
-    /* Tornado matches the raw, still-encoded path; we first resolve dot
-     * segments (and %2e) so that /x/../admin cannot dodge an admin route
-     * and land on a catch-all file route (docs/decisions.md). */
-    path = gx_request_path_normalize(r->pool, raw, strcspn(raw, "?#"));
-    if (!path)
-        return HTTP_BAD_REQUEST;
-    if (gx_router_match(app->router, path, strlen(path), r->pool, &m) < 0
-        || location_sets_handler(r))
-        return DECLINED;
-    rt = APR_ARRAY_IDX(app->routes, m.route, const gx_route *);
+    /* r->uri is httpd's decoded path, after the admin's RewriteRules:
+     * encoded back, it is what the core canonicalises, matches and maps */
+    in.method = r->method;
+    in.path = gx_path_encode(r->pool, r->uri);
+    in.query = r->args;
+    in.upstream = c->upstream_target;
+    in.upgrade = gx_is_upgrade(r);
     gr = apr_pcalloc(r->pool, sizeof(*gr));
+    gx_decide(r->pool, app, &in, &gr->d);
+    if (gr->d.action == GX_DO_DECLINE || (gr->d.route && location_sets_handler(r)))
+        return DECLINED;
+    if (!gr->d.route)
+        return refuse(r, &gr->d);
+    rt = gr->route = gr->d.route;
     gr->app = app;
-    gr->route = rt;
-    gr->url_path = path;
     ap_set_module_config(r->request_config, &gramex_module, gr);
     apr_table_setn(r->notes, "gramex-url", rt->name);
 
-    if (rt->kind != GX_KIND_REDIRECT) {       /* not a Gramex handler: no defaults */
+    if (rt->kind != GX_KIND_REDIRECT)       /* not a Gramex handler: no defaults */
         apply_headers(r->err_headers_out, app->base_headers);
-        set_error_pages(r, rt);
-    }
-    if (!method_allowed(r, rt)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, GX_LOGNO(0011)
-                      "%s: method %s not in allowed methods", rt->name, r->method);
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
-    if (rt->cors) {
+    if (rt->cors && !(gr->d.action == GX_DO_REFUSE && gr->d.status == HTTP_METHOD_NOT_ALLOWED)) {
         int status = cors(r, rt);
         if (status != DECLINED)
             return status;
     }
-    switch (rt->kind) {
-    case GX_KIND_FILE:
-        return gx_serve_file_route(r, gr, &m);
-    case GX_KIND_REDIRECT:
-        return redirect(r, rt, path, &m);
-    case GX_KIND_BROKEN:
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0012) "url %s: %s", rt->name,
-                      rt->upstream_reason);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    default:
-        /* proxy and upstream routes: never served from disk */
-        return gx_proxy_dispatch(r, gr, &m);
-    }
+    return apply(r, gr);
 }
 
-/* Our requests skip core's directory walk: the path was confined to the
- * route's root, checked for symlinks and allow/ignore, and stat'ed in
- * translate (as mod_proxy does for proxy: URLs). Debian's
- * `<Directory /> Require all denied` therefore needs no grant from the admin. */
+/* Files go through core's own directory walk: the admin's <Directory>,
+ * <Files>, .htaccess, Options and Require hold for every app file (the
+ * module grants only its app's roots: mod_gramex_access.c). A listing is
+ * walked as its directory, then answered by our handler; our other
+ * answers and proxied requests have no file to walk. */
 static int map_to_storage(request_rec *r)
 {
     gx_request *gr = gx_req(r);
-    if (!gr || !r->filename || r->proxyreq)
+    int status;
+    if (!gr || r->proxyreq)
         return DECLINED;        /* proxied: mod_proxy applies <Proxy> sections */
+    if (gr->d.action == GX_DO_FILE && !r->handler)
+        return DECLINED;
+    if (gr->d.action != GX_DO_LISTING)
+        return OK;
+    if ((status = ap_directory_walk(r)) != OK || (status = ap_file_walk(r)) != OK)
+        return status;
+    /* the directory is ours to list: mod_dir must not index or redirect it */
+    r->finfo.filetype = APR_NOFILE;
     return OK;
 }
 
@@ -221,7 +216,7 @@ static int type_checker(request_rec *r)
     gx_request *gr = gx_req(r);
     const char *dot, *type;
     char *ext, *e;
-    if (!gr || gr->route->kind != GX_KIND_FILE || !r->filename || r->handler)
+    if (!gr || gr->d.action != GX_DO_FILE || !r->filename || r->handler)
         return DECLINED;
     dot = strrchr(r->filename, '.');
     if (!dot || strchr(dot, '/'))
@@ -257,14 +252,31 @@ static void strip_gzip_etag(request_rec *r)
     apr_table_setn(r->headers_in, "If-None-Match", copy);
 }
 
+/* The url's own Content-Type for this file, if its headers: give one. */
+static const char *url_content_type(const gx_decision *d)
+{
+    const char *type = NULL;
+    int i;
+    for (i = 0; d->headers && i < d->headers->nelts; i++) {
+        const gx_header_set *h = &APR_ARRAY_IDX(d->headers, i, gx_header_set);
+        if (!strcasecmp(h->name, "Content-Type"))
+            type = h->value;
+    }
+    return type;
+}
+
 static int fixups(request_rec *r)
 {
     gx_request *gr = gx_req(r);
-    if (!gr || gr->route->kind != GX_KIND_FILE || r->handler)
+    const char *type;
+    if (!gr || gr->d.action != GX_DO_FILE || r->handler)
         return DECLINED;
+    /* a url's headers: win over mod_mime, as Gramex sets them last */
+    if ((type = url_content_type(&gr->d)))
+        ap_set_content_type(r, type);
     /* Gramex sends text types as UTF-8; unknown types are octet-stream, not
      * Gramex's text/html (spec f.6 [W]) */
-    if (!r->content_type)
+    else if (!r->content_type)
         ap_set_content_type(r, "application/octet-stream");
     else if (strncmp(r->content_type, "text/", 5) == 0 && !ap_strcasestr(r->content_type, "charset"))
         ap_set_content_type(r, apr_pstrcat(r->pool, r->content_type, "; charset=UTF-8", NULL));
@@ -289,8 +301,7 @@ static int unavailable_handler(request_rec *r)
         return DECLINED;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, GX_LOGNO(0013)
                   "url %s (%s) needs Gramex: %s; no GramexUpstream is configured",
-                  gr->route->name, gr->route->handler,
-                  gr->route->upstream_reason ? gr->route->upstream_reason : "proxy");
+                  gr->route->name, gr->route->handler, gr->d.reason ? gr->d.reason : "proxy");
     r->status = HTTP_SERVICE_UNAVAILABLE;
     ap_set_content_type(r, "text/plain; charset=UTF-8");
     apr_table_setn(r->headers_out, "Retry-After", "60");
@@ -307,12 +318,69 @@ static int preflight_handler(request_rec *r)
     return OK;
 }
 
+/* The body of an error httpd answers for one of our urls: Gramex's own
+ * text (e.g. Tornado's WebSocket 400), or the url's `error:` page, sent byte
+ * for byte with its own type in place of httpd's iso-8859-1 page. */
+static const gx_error_page *error_page(const gx_request *gr, int status)
+{
+    int i;
+    const apr_array_header_t *pages = gr->route->error_pages;
+    if (gr->route->kind == GX_KIND_REDIRECT)
+        return NULL;        /* not a Gramex handler: no error pages */
+    for (i = 0; pages && i < pages->nelts; i++)
+        if (APR_ARRAY_IDX(pages, i, gx_error_page).status == status)
+            return &APR_ARRAY_IDX(pages, i, gx_error_page);
+    return NULL;
+}
+
+static apr_status_t error_body_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    const gx_error_page *page = f->ctx;
+    apr_bucket *b;
+    int eos = 0;
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b))
+        eos |= APR_BUCKET_IS_EOS(b);
+    apr_brigade_cleanup(bb);            /* httpd's own error text */
+    if (!eos)
+        return APR_SUCCESS;
+    ap_set_content_type(f->r, page->content_type);
+    apr_table_unset(f->r->headers_out, "Content-Length");
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(page->body, strlen(page->body),
+                                                           bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void insert_error_filter(request_rec *r)
+{
+    gx_request *gr = gx_req(r);
+    const gx_error_page *page = NULL;
+    if (!gr || !gr->route)
+        return;
+    if (gr->d.body && r->status == gr->d.status) {
+        gx_error_page *own = apr_palloc(r->pool, sizeof(*own));
+        own->status = gr->d.status;
+        own->body = gr->d.body;
+        own->content_type = gr->d.body_type;
+        page = own;
+    }
+    else {
+        page = error_page(gr, r->status);
+    }
+    if (page)
+        ap_add_output_filter(GX_ERROR_BODY_FILTER, (void *)page, r, r->connection);
+}
+
 void gx_register_request_hooks(apr_pool_t *p)
 {
-    /* Admin-written RewriteRule/ProxyPass still win; we beat Alias and core. */
-    static const char *const before[] = {"mod_rewrite.c", "mod_proxy.c", NULL};
-    static const char *const after[] = {"mod_alias.c", "mod_userdir.c", "mod_vhost_alias.c", NULL};
+    /* The admin's explicit config wins: RewriteRule (its [PT] result is what
+     * we match), ProxyPass, Alias, Redirect, ScriptAlias. We beat core. */
+    static const char *const before[] = {"mod_rewrite.c", "mod_proxy.c", "mod_alias.c", NULL};
+    static const char *const after[] = {"mod_userdir.c", "mod_vhost_alias.c", NULL};
     (void)p;
+    ap_register_output_filter(GX_ERROR_BODY_FILTER, error_body_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(translate, before, after, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_type_checker(type_checker, NULL, NULL, APR_HOOK_FIRST);

@@ -5,6 +5,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import os
 import pytest
 import requests
 
@@ -121,10 +122,11 @@ def test_vhosts_serve_different_apps_and_zero_config(httpd, app_dir):
     two = app_dir({'gramex.yaml': GOOD, 'page.html': 'two\n'})
     # zero-config: gramex.yaml beside the file that defines the vhost
     three = app_dir({'gramex.yaml': GOOD, 'page.html': 'three\n'})
+    sites = app_dir({'site.conf': ''})
     h = httpd('')
-    (three / 'site.conf').write_text(f'<VirtualHost 127.0.0.1:{h.port}>\n'
+    (sites / 'site.conf').write_text(f'<VirtualHost 127.0.0.1:{h.port}>\n'
                                      '  ServerName three.test\n</VirtualHost>\n')
-    (three / 'site.conf').chmod(0o644)
+    os.symlink(three / 'gramex.yaml', sites / 'gramex.yaml')
     h.write(f"""
 <VirtualHost 127.0.0.1:{h.port}>
   ServerName one.test
@@ -138,7 +140,7 @@ def test_vhosts_serve_different_apps_and_zero_config(httpd, app_dir):
   ServerName off.test
   GramexConfig Off
 </VirtualHost>
-Include "{three}/site.conf"
+Include "{sites}/site.conf"
 """)
     h.start()
     get = lambda host: requests.get(f'{h.url}/page', headers={'Host': host})
@@ -146,15 +148,14 @@ Include "{three}/site.conf"
     assert get('two.test').text == 'two\n'
     assert get('three.test').text == 'three\n'
     assert get('off.test').status_code in (403, 404)     # Apache's own handling
-    assert f'found beside {three}/site.conf' in h.error_log()
+    assert f'found beside {sites}/site.conf' in h.error_log()
 
 
 def test_relative_gramexconfig(httpd, app_dir):
     app = app_dir({'gramex.yaml': GOOD, 'page.html': 'rel\n'})
+    confs = app_dir({'vhost.conf': f'GramexConfig ../{app.name}/gramex.yaml\n'})
     h = httpd('')
-    (app / 'vhost.conf').write_text('GramexConfig gramex.yaml\n')
-    (app / 'vhost.conf').chmod(0o644)
-    h.write(f'Include "{app}/vhost.conf"')
+    h.write(f'Include "{confs}/vhost.conf"')
     h.start()
     assert requests.get(f'{h.url}/page').text == 'rel\n'
 

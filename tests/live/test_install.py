@@ -56,13 +56,14 @@ def instance():
 
 def test_a2enmod_and_zero_config_vhost(instance):
     port, env, app = instance
-    write_tree(app, {'hello.html': '<p>installed</p>\n', 'secret.yaml': 'x: 1\n'})
+    write_tree(app, {'hello.html': '<p>installed</p>\n', 'secret.yaml': 'x: 1\n',
+                     'gramex.yaml': 'import: $GRAMEXPATH/deploy.yaml\n'
+                     'url:\n  hello:\n    pattern: /$YAMLURL/(.*)\n    handler: FileHandler\n'
+                     '    kwargs: {path: $YAMLPATH/}\n'})
     site = CONFDIR / 'sites-available' / 'gxapp.conf'
     site.write_text(f'<VirtualHost 127.0.0.1:{port}>\n  ServerName localhost\n</VirtualHost>\n')
-    (CONFDIR / 'sites-available' / 'gramex.yaml').write_text(
-        'import: $GRAMEXPATH/deploy.yaml\n'
-        'url:\n  hello:\n    pattern: /$YAMLURL/(.*)\n    handler: FileHandler\n'
-        f'    kwargs: {{path: {app}/}}\n')
+    # linked, not copied: $YAMLPATH stays the app's own directory
+    os.symlink(app / 'gramex.yaml', CONFDIR / 'sites-available' / 'gramex.yaml')
     sh('a2enmod', 'gramex', env=env)
     sh('a2ensite', 'gxapp', env=env)
     assert (CONFDIR / 'mods-enabled' / 'gramex.load').exists()

@@ -45,17 +45,6 @@ static void sort_keys(apr_pool_t *p)
     CHECK(gx_sort_key_cmp(&def, &def) == 0);
 }
 
-static void request_paths(apr_pool_t *p)
-{
-    CHECK_STR(gx_request_path_normalize(p, "/a/../admin/x", 13), "/admin/x");
-    CHECK_STR(gx_request_path_normalize(p, "/a/%2e%2E/admin", 15), "/admin");
-    CHECK_STR(gx_request_path_normalize(p, "//x//y/", 7), "/x/y/");
-    CHECK_STR(gx_request_path_normalize(p, "/../../etc/passwd", 17), "/etc/passwd");
-    CHECK_STR(gx_request_path_normalize(p, "/", 1), "/");
-    CHECK_STR(gx_request_path_normalize(p, "/a%20b/./c", 10), "/a%20b/c");
-    CHECK(gx_request_path_normalize(p, "a/b", 3) == NULL);
-}
-
 static void captures(apr_pool_t *p)
 {
     CHECK_STR(gx_capture_decode(p, "a%20b%2Fc+d", 11), "a b/c+d");
@@ -74,6 +63,5 @@ static void captures(apr_pool_t *p)
 TEST_MAIN_BEGIN
     RUN(regexes);
     RUN(sort_keys);
-    RUN(request_paths);
     RUN(captures);
 TEST_MAIN_END

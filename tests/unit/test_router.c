@@ -10,7 +10,12 @@
 
 static int match(gx_router *r, const char *path, gx_match *m)
 {
-    return gx_router_match(r, path, strlen(path), NULL, m);
+    apr_pool_t *scratch;
+    int route;
+    apr_pool_create(&scratch, NULL);
+    route = gx_router_match(r, path, strlen(path), scratch, m);
+    apr_pool_destroy(scratch);
+    return route;
 }
 
 static void order_and_captures(apr_pool_t *p)
