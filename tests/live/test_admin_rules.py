@@ -214,7 +214,8 @@ def test_url_rooted_outside_needs_the_admins_grant(site):
 @pytest.mark.parametrize('url, directory', [('system-etc', '/etc'), ('notgranted', 'not-granted')])
 def test_startup_warning_names_the_url_and_the_block(site, url, directory):
     h, _ = site
-    lines = [line for line in h.error_log().splitlines()
+    shown = h.check()[1] + '\n' + h.error_log()     # `apachectl -t` and the error log
+    lines = [line for line in shown.splitlines()
              if ':warn]' in line and re.search(rf'\b{url}\b', line) and '<Directory' in line
              and directory in line]
-    assert lines, h.error_log()
+    assert lines, shown
