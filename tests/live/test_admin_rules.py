@@ -219,3 +219,44 @@ def test_startup_warning_names_the_url_and_the_block(site, url, directory):
              if ':warn]' in line and re.search(rf'\b{url}\b', line) and '<Directory' in line
              and directory in line]
     assert lines, shown
+
+
+def test_admin_denial_of_the_app_root_wins(httpd, app_dir):
+    """The module's grant of the app's own directory comes before the admin's
+    section for the same directory: the admin's denial wins."""
+    app = app_dir({'gramex.yaml': APP_YAML.format(notgranted='/nonexistent', granted='/nonexistent'),
+                   'public.txt': 'public app file\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
+              f'<Directory "{app}">\n  Require all denied\n</Directory>\n').start()
+    for target in ['/public.txt', '/files/public.txt']:
+        r = raw_request(h.port, target)
+        assert r.status == 403 and b'public app file' not in r.raw, (target, r.status)
+
+
+def test_admin_denial_holds_through_a_symlinked_app_dir(httpd):
+    """GramexConfig names the app through a symlink; the admin's <Directory>
+    uses that same path. Files must be checked under the path the admin sees."""
+    root = readable_tmpdir('gxtest-admin-link-')
+    try:
+        real = write_tree(root / 'real', {'gramex.yaml': 'url: {}\n',
+                                          'public.txt': 'public app file\n',
+                                          'private/secret.txt': MARK['private'] + '\n'})
+        link = root / 'link'
+        os.symlink(real, link)
+        h = httpd(f'GramexConfig "{link}/gramex.yaml"\n'
+                  f'<Directory "{link}/private">\n  Require all denied\n</Directory>\n').start()
+        r = raw_request(h.port, '/private/secret.txt')
+        assert leaked(r) == [] and r.status == 403, r.status
+        r = raw_request(h.port, '/public.txt')
+        assert r.status == 200 and r.body == b'public app file\n', r.status
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize('path', ['/etc/passwd', '"/etc/*"', '{"(.*)": "/etc/{0}"}'])
+def test_single_file_and_mapped_urls_outside_need_a_grant(httpd, app_dir, path):
+    app = app_dir({'gramex.yaml': 'url:\n  pw:\n    pattern: /pw/(passwd)\n'
+                                  f'    handler: FileHandler\n    kwargs: {{path: {path}}}\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    r = raw_request(h.port, '/pw/passwd')
+    assert b'root:' not in r.raw and r.status == 403, r.status
