@@ -196,3 +196,70 @@ def test_main_config_never_served_by_a_granted_named_route(httpd, app_dir):
         if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
             bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
     assert not bad, '\n'.join(bad)
+
+
+# ------------------------------------ mapped paths formatted from the query
+
+MAPPED_APP = {
+    'gramex.yaml': """
+url:
+  admin:
+    pattern: /admin/(.*)
+    handler: FunctionHandler
+    kwargs: {function: "'admin only'"}
+  q:
+    pattern: /q/(.*)
+    handler: FileHandler
+    kwargs:
+      path:
+        "(.*)": $YAMLPATH/docs/{file}
+  txt:
+    pattern: /txt/(.*)
+    handler: FileHandler
+    kwargs:
+      path:
+        "(.*)": $YAMLPATH/docs/{file}.txt
+""",
+    'docs/page.txt': 'a page\n',
+    'docs/private.key': 'GX-MAPPED-KEY-MARKER\n',
+    'admin/secret.txt': 'GX-MAPPED-ADMIN-MARKER\n',
+}
+MAPPED_SECRETS = [b'GX-MAPPED-ADMIN-MARKER', b'GX-MAPPED-KEY-MARKER', b'root:']
+
+
+@pytest.fixture(scope='module')
+def mapped():
+    root = readable_tmpdir('gxtest-mapped-')
+    app = write_tree(root / 'app', MAPPED_APP)
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"')
+    try:
+        yield h.start()
+    finally:
+        h.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_mapped_path_from_the_query_works(mapped):
+    """Control: {file} comes from the query, as in Gramex."""
+    for target in ['/q/x?file=page.txt', '/txt/x?file=page']:
+        r = raw_request(mapped.port, target)
+        assert r.status == 200 and r.body == b'a page\n', (target, r.status)
+
+
+@pytest.mark.parametrize('target', [
+    '/q/x?file=../admin/secret.txt', '/q/x?file=..%2fadmin%2fsecret.txt',
+    '/q/x?file=%2e%2e/admin/secret.txt', '/q/x?file=..\\admin\\secret.txt',
+    '/q/x?file=../../../../../../etc/passwd', '/q/x?file=/etc/passwd', '/q/x?file=%2fetc%2fpasswd',
+    '/q/x?file=docs/../../admin/secret.txt', '/q/x?file=.%2e/admin/secret.txt',
+    '/q/x?file=../admin/./secret.txt', '/q/x?file=..//admin/secret.txt',
+    '/q/x?file=../admin/secret.txt&file=page.txt', '/q/x?file=..%252fadmin/secret.txt',
+    # the template adds .txt: NUL must not cut it off (private.key is not a .txt)
+    '/txt/x?file=private.key%00', '/txt/x?file=private.key%00x', '/txt/x?file=../admin/secret',
+])
+def test_mapped_path_from_the_query_stays_in_its_root(mapped, target):
+    """Gramex formats {file} from the query unnormalised (spec f.1 [W]): the
+    formatted path must stay inside the url's root, and never reach a file a
+    guarded url covers or the template does not name."""
+    r = raw_request(mapped.port, target)
+    assert not [m for m in MAPPED_SECRETS if m in r.raw], (target, r.status)
+    assert r.status in (400, 403, 404), (target, r.status)
