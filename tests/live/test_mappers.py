@@ -256,3 +256,23 @@ def test_lookahead_is_no_oracle_for_guarded_files(bare):
         absent = raw_request(bare.port, f'/probe/{guard}/no-such-file.txt')
         assert there.leaks() == [] and there.status == absent.status, \
             (guard, there.status, absent.status)
+
+
+def test_rewrite_without_pt_onto_a_guarded_path(httpd):
+    """A server-context RewriteRule without [PT] yields a DocumentRoot-relative
+    URL-path (mod_rewrite's docs). With the app as DocumentRoot, a common
+    legacy rule `^/old/(.*)$ /$1` must not turn /old/admin/secret.txt into the
+    guarded file read from disk: the guarded urls still answer for it."""
+    app = guarded_app_copy()
+    try:
+        h = httpd(f'GramexConfig "{app}/gramex.yaml"\nDocumentRoot "{app}"\n'
+                  'RewriteEngine On\nRewriteRule ^/old/(.*)$ /$1\n',
+                  extra_modules=['rewrite']).start()
+        r = raw_request(h.port, '/old/public.txt')
+        assert r.status == 200 and r.body == b'public file\n', r.status
+        for target in ['/old/admin/secret.txt', '/old/members/secret.txt',
+                       '/old/%61dmin/secret.txt']:
+            r = raw_request(h.port, target)
+            assert r.leaks() == [] and r.status != 200, (target, r.status, r.leaks())
+    finally:
+        shutil.rmtree(app.parent, ignore_errors=True)
