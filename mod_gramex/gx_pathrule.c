@@ -1,5 +1,8 @@
-/* gx_pathrule: see gx_pathrule.h. Matching is done directly on the
- * strings (no regex translation), so it runs per request without setup. */
+/* gx_pathrule: see gx_pathrule.h. One matching engine for every fnmatch
+ * use: a pattern is translated once, as Python's fnmatch.translate does,
+ * into a small program of single-character steps and '*', which runs on
+ * the decoded text. gx_fnmatch* translate on the fly; a gx_pathset keeps
+ * the translations, so both decide the same by construction. */
 #include "gx_pathrule.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -7,130 +10,279 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+/* ---- text as Python sees it ----------------------------------------------- */
 
-/* [seq] / [!seq] at pat (pointing at '['). Returns the position after ']'
- * and sets *hit, or NULL when there is no closing bracket (then '[' is a
- * literal, as in Python's fnmatch). */
-static const char *char_class(const char *pat, char c, int fold, int *hit)
+/* One code point of s (left > 0 bytes). Invalid UTF-8 decodes one byte at a
+ * time to U+DC80..U+DCFF, as Python's surrogateescape does for file names,
+ * so '?' is one character and ranges compare code points. */
+static unsigned decode(const unsigned char *s, apr_size_t left, apr_size_t *used)
 {
-    const char *q = pat + 1;
-    int negate = 0, found = 0;
-    if (*q == '!') {
-        negate = 1;
-        q++;
+    unsigned c = s[0], cp, min;
+    apr_size_t n, i;
+    *used = 1;
+    if (c < 0x80)
+        return c;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, cp = c & 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0xDC00 + c;
+    if (left < n)
+        return 0xDC00 + c;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0xDC00 + c;
+        cp = (cp << 6) | (s[i] & 0x3F);
     }
-    if (*q == ']')          /* a ']' right after '[' or '[!' is a member */
-        q++;
-    while (*q && *q != ']')
-        q++;
-    if (!*q)
-        return NULL;
-    /* members: pat+1(+1 for !) .. q */
-    {
-        const char *m = pat + 1 + negate;
-        while (m < q) {
-            char lo = *m, hi = *m;
-            if (m + 2 < q && m[1] == '-') {
-                hi = m[2];
-                m += 3;
-            }
-            else {
-                m++;
-            }
-            if (fold) {
-                char lc = (char)apr_tolower(c);
-                if ((lc >= apr_tolower(lo) && lc <= apr_tolower(hi)) || (c >= lo && c <= hi))
-                    found = 1;
-            }
-            else if (c >= lo && c <= hi) {
-                found = 1;
-            }
-        }
-    }
-    *hit = negate ? !found : found;
-    return q + 1;
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0xDC00 + c;
+    *used = n;
+    return cp;
 }
 
-/* Python fnmatch semantics: '*' any run (including '/'), '?' one char. */
-static int glob_match(const char *pat, const char *s, int fold)
+/* Gramex lowercases path and pattern (str.lower()); ASCII letters only here,
+ * see docs/decisions.md. */
+static unsigned fold_cp(unsigned c, int fold)
 {
-    const char *star_pat = NULL, *star_s = NULL;
-    while (*s) {
-        if (*pat == '*') {
-            while (*pat == '*')
-                pat++;
-            if (!*pat)
-                return 1;
-            star_pat = pat;
-            star_s = s;
-            continue;
-        }
-        if (*pat == '?') {
-            pat++;
-            s++;
-            continue;
-        }
-        if (*pat == '[') {
-            int hit = 0;
-            const char *after = char_class(pat, *s, fold, &hit);
-            if (after) {
-                if (hit) {
-                    pat = after;
-                    s++;
-                    continue;
+    return fold && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* ---- translation ------------------------------------------------------------ */
+
+enum { OP_LIT, OP_ANY, OP_STAR, OP_SET };
+
+typedef struct {
+    unsigned lo, hi;
+} cp_range;
+
+typedef struct {
+    int kind;
+    int negate;             /* OP_SET: [!...] */
+    unsigned cp;            /* OP_LIT */
+    int first, count;       /* OP_SET: ranges[first .. first + count) */
+} glob_op;
+
+typedef struct {
+    glob_op *ops;
+    int nops;
+    cp_range *ranges;
+    int nranges;
+    int fold;
+} glob_prog;
+
+/* Room a pattern of `bytes` bytes (plus a 2-byte prefix) can need. */
+typedef struct {
+    unsigned *cps;          /* decoded pattern */
+    unsigned *elem;         /* set members being built */
+    char *is_sep;
+    glob_op *ops;
+    cp_range *ranges;
+} glob_room;
+
+static apr_size_t room_size(apr_size_t bytes)
+{
+    apr_size_t n = bytes + 3;
+    return n * (2 * sizeof(unsigned) + 1 + sizeof(glob_op) + sizeof(cp_range)) + 16;
+}
+
+static void room_carve(glob_room *r, char *mem, apr_size_t bytes)
+{
+    apr_size_t n = bytes + 3;
+    r->ops = (glob_op *)mem;
+    r->ranges = (cp_range *)(r->ops + n);
+    r->cps = (unsigned *)(r->ranges + n);
+    r->elem = r->cps + n;
+    r->is_sep = (char *)(r->elem + n);
+}
+
+/* The members of [content], content = p[i..j), as fnmatch.translate (3.11)
+ * resolves them: '-' between two characters is a range, ranges whose ends
+ * are reversed are removed with their ends, a leading '!' negates, every
+ * other character (including '^', '[', '\\') is itself. */
+static void add_set(glob_prog *g, glob_room *r, const unsigned *p, int i, int j)
+{
+    glob_op *op = &g->ops[g->nops++];
+    int m = 0, k, x, has_dash = 0;
+    op->kind = OP_SET;
+    op->negate = p[i] == '!';
+    op->first = g->nranges;
+    for (k = i; k < j; k++)
+        has_dash |= p[k] == '-';
+    if (!has_dash) {
+        for (k = i + op->negate; k < j; k++)
+            r->elem[m] = p[k], r->is_sep[m++] = 0;
+    }
+    else {
+        /* chunks split at '-' (searching from one past the first member);
+         * each split '-' becomes a range operator */
+        int chunk_start = i + op->negate, last_dash = -1;
+        k = op->negate ? i + 2 : i + 1;
+        for (;;) {
+            int d = -1;
+            for (x = k; x < j; x++)
+                if (p[x] == '-') {
+                    d = x;
+                    break;
                 }
-                goto backtrack;
+            if (d < 0)
+                break;
+            for (x = chunk_start; x < d; x++)
+                r->elem[m] = p[x], r->is_sep[m++] = 0;
+            r->elem[m] = '-', r->is_sep[m++] = 1;
+            last_dash = m - 1;
+            chunk_start = d + 1;
+            k = d + 3;
+        }
+        if (chunk_start >= j && last_dash >= 0)
+            r->is_sep[last_dash] = 0;      /* empty last chunk: the '-' is itself */
+        for (x = chunk_start; x < j; x++)
+            r->elem[m] = p[x], r->is_sep[m++] = 0;
+        /* remove reversed ranges, right to left, with their ends */
+        for (x = m - 1; x > 0; x--) {
+            if (!r->is_sep[x] || x + 1 >= m)
+                continue;
+            if (r->elem[x - 1] > r->elem[x + 1]) {
+                memmove(r->elem + x - 1, r->elem + x + 2, (m - x - 2) * sizeof(*r->elem));
+                memmove(r->is_sep + x - 1, r->is_sep + x + 2, (m - x - 2));
+                m -= 3;
+                x--;
             }
         }
-        if (*pat && (fold ? apr_tolower(*pat) == apr_tolower(*s) : *pat == *s)) {
-            pat++;
-            s++;
+    }
+    for (x = 0; x < m; x++) {
+        cp_range *rg = &g->ranges[g->nranges++];
+        rg->lo = rg->hi = r->elem[x];
+        if (x + 2 < m && r->is_sep[x + 1]) {
+            rg->hi = r->elem[x + 2];
+            x += 2;
+        }
+    }
+    op->count = g->nranges - op->first;
+}
+
+/* Translate prefix + pattern (bytes) into g, using r for room. */
+static void translate(glob_prog *g, glob_room *r, const char *prefix, const char *pattern,
+                      apr_size_t len, int fold)
+{
+    const unsigned char *s = (const unsigned char *)pattern;
+    apr_size_t at = 0, used;
+    int n = 0, i = 0;
+    for (; prefix && *prefix; prefix++)
+        r->cps[n++] = (unsigned char)*prefix;
+    while (at < len) {
+        r->cps[n++] = fold_cp(decode(s + at, len - at, &used), fold);
+        at += used;
+    }
+    g->ops = r->ops;
+    g->ranges = r->ranges;
+    g->nops = g->nranges = 0;
+    g->fold = fold;
+    while (i < n) {
+        unsigned c = r->cps[i++];
+        glob_op *op;
+        if (c == '[') {
+            int j = i;
+            if (j < n && r->cps[j] == '!')
+                j++;
+            if (j < n && r->cps[j] == ']')
+                j++;
+            while (j < n && r->cps[j] != ']')
+                j++;
+            if (j < n) {
+                add_set(g, r, r->cps, i, j);
+                i = j + 1;
+                continue;
+            }
+        }
+        if (c == '*' && g->nops && g->ops[g->nops - 1].kind == OP_STAR)
+            continue;
+        op = &g->ops[g->nops++];
+        op->kind = c == '*' ? OP_STAR : c == '?' ? OP_ANY : OP_LIT;
+        op->cp = c;
+    }
+}
+
+/* ---- matching --------------------------------------------------------------- */
+
+static int step_matches(const glob_prog *g, const glob_op *op, unsigned c)
+{
+    int k;
+    switch (op->kind) {
+    case OP_ANY:
+        return 1;
+    case OP_LIT:
+        return op->cp == c;
+    default:
+        for (k = 0; k < op->count; k++)
+            if (c >= g->ranges[op->first + k].lo && c <= g->ranges[op->first + k].hi)
+                return !op->negate;
+        return op->negate;
+    }
+}
+
+/* Whole-string match; '*' steps backtrack one at a time (linear memory,
+ * at most len x steps work, never exponential). */
+static int run(const glob_prog *g, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    apr_size_t len = strlen(text), si = 0, star_si = 0, used;
+    int pi = 0, star_pi = -1;
+    while (si < len) {
+        unsigned c;
+        if (pi < g->nops && g->ops[pi].kind == OP_STAR) {
+            star_pi = ++pi;
+            star_si = si;
             continue;
         }
-backtrack:
-        if (!star_pat)
+        c = fold_cp(decode(s + si, len - si, &used), g->fold);
+        if (pi < g->nops && step_matches(g, &g->ops[pi], c)) {
+            pi++;
+            si += used;
+            continue;
+        }
+        if (star_pi < 0)
             return 0;
-        pat = star_pat;
-        s = ++star_s;
+        pi = star_pi;
+        decode(s + star_si, len - star_si, &used);
+        si = star_si += used;
     }
-    while (*pat == '*')
-        pat++;
-    return *pat == '\0';
+    while (pi < g->nops && g->ops[pi].kind == OP_STAR)
+        pi++;
+    return pi == g->nops;
+}
+
+/* Translate into stack room when small, else heap, run, release. */
+static int match_once(const char *prefix, const char *pattern, const char *s, int fold)
+{
+    union { long long align; char bytes[8192]; } stack;
+    apr_size_t len = strlen(pattern) + (prefix ? strlen(prefix) : 0);
+    apr_size_t need = room_size(len);
+    char *mem = need <= sizeof(stack) ? stack.bytes : malloc(need);
+    glob_room r;
+    glob_prog g;
+    int hit;
+    if (!mem)
+        return 0;
+    room_carve(&r, mem, len);
+    translate(&g, &r, prefix, pattern, strlen(pattern), fold);
+    hit = run(&g, s);
+    if (mem != stack.bytes)
+        free(mem);
+    return hit;
 }
 
 int gx_fnmatch(const char *pattern, const char *s, int fold)
 {
-    return glob_match(pattern, s, fold);
+    return match_once(NULL, pattern, s, fold);
 }
 
 int gx_fnmatch_path(const char *pattern, const char *abspath)
 {
     /* Gramex: fnmatch(path.lower(), "*" "/" + pattern.lower()) */
-    char buf[1024];
-    const char *full;
-    char *heap = NULL;
-    int r;
-    apr_size_t n = strlen(pattern);
-    if (n + 3 <= sizeof(buf)) {
-        buf[0] = '*';
-        buf[1] = '/';
-        memcpy(buf + 2, pattern, n + 1);
-        full = buf;
-    }
-    else {
-        heap = malloc(n + 3);
-        if (!heap)
-            return 0;
-        heap[0] = '*';
-        heap[1] = '/';
-        memcpy(heap + 2, pattern, n + 1);
-        full = heap;
-    }
-    r = glob_match(full, abspath, 1);
-    free(heap);
-    return r;
+    return match_once("*/", pattern, abspath, 1);
 }
 
 int gx_path_matches_any(const apr_array_header_t *patterns, const char *abspath)
@@ -151,112 +303,37 @@ int gx_path_allowed(const apr_array_header_t *ignore, const apr_array_header_t *
 
 /* ---- compiled pattern sets ------------------------------------------------ */
 
+/* The same translations as gx_fnmatch_path, made once: a request pays no
+ * translation and no allocation. */
 struct gx_pathset {
-    pcre2_code *code;                       /* NULL: compile failed, fall back */
-    const apr_array_header_t *patterns;
+    int n;
+    glob_prog *progs;
 };
-
-static apr_status_t free_code(void *code)
-{
-    pcre2_code_free((pcre2_code *)code);
-    return APR_SUCCESS;
-}
-
-/* Python's fnmatch.translate of one pattern, appended to out */
-static char *translate(apr_pool_t *p, const char *pat)
-{
-    char *out = apr_pstrdup(p, "");
-    const char *c = pat;
-    while (*c) {
-        if (*c == '*') {
-            out = apr_pstrcat(p, out, ".*", NULL);
-            c++;
-        }
-        else if (*c == '?') {
-            out = apr_pstrcat(p, out, ".", NULL);
-            c++;
-        }
-        else if (*c == '[') {
-            const char *q = c + 1;
-            if (*q == '!')
-                q++;
-            if (*q == ']')
-                q++;
-            while (*q && *q != ']')
-                q++;
-            if (!*q) {                          /* no closing ]: a literal [ */
-                out = apr_pstrcat(p, out, "\\[", NULL);
-                c++;
-                continue;
-            }
-            {
-                const char *m = c + 1;
-                char *cls = apr_pstrdup(p, "[");
-                if (*m == '!') {
-                    cls = apr_pstrcat(p, cls, "^", NULL);
-                    m++;
-                }
-                /* a leading ^ is a member, not a negation, in fnmatch */
-                if (*m == '^')
-                    cls = apr_pstrcat(p, cls, "\\", NULL);
-                for (; m < q; m++) {
-                    int escape = *m == '\\' || *m == '[';
-                    cls = apr_pstrcat(p, cls, escape ? "\\" : "", apr_pstrmemdup(p, m, 1), NULL);
-                }
-                out = apr_pstrcat(p, out, cls, "]", NULL);
-            }
-            c = q + 1;
-        }
-        else {
-            char lit[3] = {0, 0, 0};
-            if (!apr_isalnum(*c) && !(*c & 0x80))
-                lit[0] = '\\', lit[1] = *c;
-            else
-                lit[0] = *c;
-            out = apr_pstrcat(p, out, lit, NULL);
-            c++;
-        }
-    }
-    return out;
-}
 
 gx_pathset *gx_pathset_compile(apr_pool_t *p, const apr_array_header_t *patterns)
 {
     gx_pathset *set = apr_pcalloc(p, sizeof(*set));
-    char *re;
-    int i, err;
-    PCRE2_SIZE off;
-    set->patterns = patterns;
+    int i;
     if (!patterns || !patterns->nelts)
         return set;
-    re = apr_pstrdup(p, "^.*/(?:");
-    for (i = 0; i < patterns->nelts; i++)
-        re = apr_pstrcat(p, re, i ? "|" : "", "(?:",
-                         translate(p, APR_ARRAY_IDX(patterns, i, const char *)), ")", NULL);
-    re = apr_pstrcat(p, re, ")\\z", NULL);
-    set->code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
-                              PCRE2_CASELESS | PCRE2_DOTALL, &err, &off, NULL);
-    if (set->code) {
-        pcre2_jit_compile(set->code, PCRE2_JIT_COMPLETE);
-        apr_pool_cleanup_register(p, set->code, free_code, apr_pool_cleanup_null);
+    set->progs = apr_pcalloc(p, patterns->nelts * sizeof(*set->progs));
+    for (i = 0; i < patterns->nelts; i++) {
+        const char *pat = APR_ARRAY_IDX(patterns, i, const char *);
+        apr_size_t len = strlen(pat) + 2;
+        glob_room r;
+        room_carve(&r, apr_palloc(p, room_size(len)), len);
+        translate(&set->progs[set->n++], &r, "*/", pat, strlen(pat), 1);
     }
     return set;
 }
 
 int gx_pathset_match(const gx_pathset *set, const char *abspath)
 {
-    pcre2_match_data *md;
-    int rc;
-    if (!set || !set->patterns || !set->patterns->nelts)
-        return 0;
-    if (!set->code)
-        return gx_path_matches_any(set->patterns, abspath);
-    md = pcre2_match_data_create(1, NULL);
-    if (!md)
-        return gx_path_matches_any(set->patterns, abspath);
-    rc = pcre2_match(set->code, (PCRE2_SPTR)abspath, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
-    pcre2_match_data_free(md);
-    return rc >= 0;
+    int i;
+    for (i = 0; set && i < set->n; i++)
+        if (run(&set->progs[i], abspath))
+            return 1;
+    return 0;
 }
 
 int gx_pathset_allowed(const gx_pathset *ignore, const gx_pathset *allow, const char *abspath)
@@ -296,7 +373,7 @@ static void each_entry(apr_pool_t *p, const char *dir, char **parts, int i, int 
             }
             continue;
         }
-        if (!glob_match(parts[i], fi.name, 0))
+        if (!gx_fnmatch(parts[i], fi.name, 0))
             continue;
         if (i + 1 == nparts)
             APR_ARRAY_PUSH(out, const char *) = child;

@@ -6,9 +6,14 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-/* Python fnmatch semantics, case-insensitive: '*' matches any run including
- * '/', '?' one char, [seq], [!seq]. Pattern P is tried as "*" "/" P against the
- * whole absolute path, as Gramex does. */
+/* One engine for every pattern below: Python's fnmatch.translate (3.11)
+ * semantics on text decoded as Python decodes file names (UTF-8, stray
+ * bytes one character each), so '?' is one character and [a-z] compares
+ * code points. Case folding is ASCII only (docs/decisions.md).
+ *
+ * gx_fnmatch_path: Gramex's allow/ignore rule, '*' matches any run including
+ * '/', '?' one char, [seq], [!seq]; fnmatch(path.lower(), "*" "/" P.lower())
+ * against the whole absolute path. */
 int gx_fnmatch_path(const char *pattern, const char *abspath);
 
 /* Python fnmatchcase (fold = 0) or lowercased fnmatch (fold = 1) of the
@@ -22,9 +27,9 @@ int gx_path_matches_any(const apr_array_header_t *patterns, const char *abspath)
 int gx_path_allowed(const apr_array_header_t *ignore, const apr_array_header_t *allow,
                     const char *abspath);
 
-/* A list of allow/ignore patterns compiled once into one PCRE2 regex
- * (JIT where available), so a request pays one match however long the
- * list: ^.*\/(?:P1|P2|...)\z, caseless, as gx_path_matches_any decides. */
+/* A list of allow/ignore patterns translated once (the same translation
+ * gx_fnmatch_path makes per call), so a request pays no translation and no
+ * allocation; decides exactly as gx_path_matches_any. */
 typedef struct gx_pathset gx_pathset;
 gx_pathset *gx_pathset_compile(apr_pool_t *p, const apr_array_header_t *patterns);
 int gx_pathset_match(const gx_pathset *set, const char *abspath);

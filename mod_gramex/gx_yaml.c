@@ -13,8 +13,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-/* Files larger than this are not configuration; refuse rather than load. */
-#define GX_YAML_MAX_BYTES (64 * 1024 * 1024)
 #define GX_RANDOM_KEY_LEN 5
 
 /* PyYAML's implicit resolvers (yaml/resolver.py), YAML 1.1 */
@@ -42,12 +40,22 @@ typedef struct {
     int random_keys;
     int failed;
     apr_hash_t *anchors;
-    pcre2_code *re[R_COUNT];
+    pcre2_code *const *re;
     pcre2_match_data *md;
+    int depth;              /* open sequences and mappings */
+    long nodes;             /* nodes made, alias copies included */
+    long alias_nodes;       /* nodes brought in by aliases */
 } ctx;
+
+/* PyYAML indexes its resolvers by first character; a text starting with
+ * any other cannot match (and most strings skip every regex). */
+static const char *const first_chars[R_COUNT] = {
+    "yYnNtTfFoO", "-+0123456789", "-+0123456789.", "~nN", "0123456789"};
 
 static int matches(ctx *c, int which, const char *s)
 {
+    if (*s ? !strchr(first_chars[which], *s) : which != R_NULL)
+        return 0;
     return pcre2_match(c->re[which], (PCRE2_SPTR)s, strlen(s), 0, 0, c->md, NULL) >= 0;
 }
 
@@ -57,6 +65,28 @@ static void fail(ctx *c, int line, const char *fmt, const char *arg)
         return;
     c->failed = 1;
     gx_diag_add(c->d, GX_ERROR, c->file, line, fmt, arg);
+}
+
+/* A limit from gx_yaml.h was passed: one error naming it. */
+static void over_limit(ctx *c, int line, const char *what, long limit, const char *name,
+                       const char *fix)
+{
+    if (c->failed)
+        return;
+    c->failed = 1;
+    gx_diag_add(c->d, GX_ERROR, c->file, line, "%s past %ld (limit %s); %s", what, limit, name,
+                fix);
+}
+
+/* Count one more node; 0 once past GX_YAML_MAX_NODES. */
+static int count_node(ctx *c, long n, int line)
+{
+    c->nodes += n;
+    if (c->nodes <= GX_YAML_MAX_NODES)
+        return 1;
+    over_limit(c, line, "the file holds more YAML nodes than allowed:", GX_YAML_MAX_NODES,
+               "GX_YAML_MAX_NODES", "split the configuration or use fewer aliases");
+    return 0;
 }
 
 static int next(ctx *c, yaml_event_t *ev)
@@ -87,31 +117,70 @@ static char *without_underscores(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* PyYAML construct_yaml_int */
-static long long construct_int(apr_pool_t *p, const char *text)
+/* magnitude = magnitude * base + digit, 0 past what a signed 64-bit
+ * integer of that sign holds (its magnitude may reach 2^63 if negative). */
+static int accumulate(unsigned long long *mag, unsigned base, unsigned digit, int negative)
+{
+    unsigned long long max = negative ? 9223372036854775808ULL : 9223372036854775807ULL;
+    if (*mag > (max - digit) / base)
+        return 0;
+    *mag = *mag * base + digit;
+    return 1;
+}
+
+static unsigned digit_value(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return (unsigned)(ch - '0');
+    if (ch >= 'a' && ch <= 'f')
+        return (unsigned)(ch - 'a' + 10);
+    if (ch >= 'A' && ch <= 'F')
+        return (unsigned)(ch - 'A' + 10);
+    return 99;
+}
+
+/* PyYAML construct_yaml_int on text the int resolver matched. Python ints
+ * have no bound; one that does not fit 64 bits is refused (returns 0)
+ * rather than wrapped or clamped, in every base. */
+static int construct_int(apr_pool_t *p, const char *text, long long *out)
 {
     char *v = without_underscores(p, text);
-    int sign = 1;
+    unsigned long long mag = 0;
+    unsigned base = 10;
+    int negative = 0;
     if (*v == '-' || *v == '+') {
-        sign = *v == '-' ? -1 : 1;
+        negative = *v == '-';
         v++;
     }
-    if (!strcmp(v, "0"))
-        return 0;
     if (!strncmp(v, "0b", 2))
-        return sign * strtoll(v + 2, NULL, 2);
-    if (!strncmp(v, "0x", 2))
-        return sign * strtoll(v + 2, NULL, 16);
-    if (v[0] == '0')
-        return sign * strtoll(v, NULL, 8);
-    if (strchr(v, ':')) {
-        long long total = 0;
+        base = 2, v += 2;
+    else if (!strncmp(v, "0x", 2))
+        base = 16, v += 2;
+    else if (v[0] == '0' && v[1])
+        base = 8;
+    if (!*v)
+        return 0;                   /* "0x_": Python's int() raises too */
+    if (base == 10 && strchr(v, ':')) {
+        /* sexagesimal: each part is a base-10 number, parts weigh 60^k */
         char *part, *last;
-        for (part = apr_strtok(v, ":", &last); part; part = apr_strtok(NULL, ":", &last))
-            total = total * 60 + strtoll(part, NULL, 10);
-        return sign * total;
+        for (part = apr_strtok(v, ":", &last); part; part = apr_strtok(NULL, ":", &last)) {
+            unsigned long long digits = 0;
+            for (; *part; part++)
+                if (!accumulate(&digits, 10, digit_value(*part), negative))
+                    return 0;
+            if (mag > (((negative ? 9223372036854775808ULL : 9223372036854775807ULL) - digits)
+                       / 60))
+                return 0;
+            mag = mag * 60 + digits;
+        }
     }
-    return sign * strtoll(v, NULL, 10);
+    else {
+        for (; *v; v++)
+            if (digit_value(*v) >= base || !accumulate(&mag, base, digit_value(*v), negative))
+                return 0;
+    }
+    *out = negative ? (long long)(0 - mag) : (long long)mag;
+    return 1;
 }
 
 /* PyYAML construct_yaml_float */
@@ -169,7 +238,15 @@ static gx_node *typed_scalar(ctx *c, const char *text, const char *tag, int line
             fail(c, line, "'%s' is not an integer", text);
             return NULL;
         }
-        n = gx_int_new(p, construct_int(p, text), c->file, line);
+        {
+            long long v;
+            if (!construct_int(p, text, &v)) {
+                fail(c, line, "the integer %s does not fit in 64 bits; use a smaller number, "
+                     "or quote it to keep it as text", text);
+                return NULL;
+            }
+            n = gx_int_new(p, v, c->file, line);
+        }
         n->src = apr_pstrdup(p, text);
         return n;
     }
@@ -272,14 +349,14 @@ static gx_node *parse_mapping(ctx *c, yaml_event_t *start)
             yaml_event_delete(&ev);
             break;
         }
-        is_merge = ev.type == YAML_SCALAR_EVENT
+        is_merge = ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 2
                    && !strcmp((const char *)ev.data.scalar.value, "<<")
                    && (ev.data.scalar.plain_implicit
                        || (ev.data.scalar.tag && !strcmp((const char *)ev.data.scalar.tag,
                                                          "tag:yaml.org,2002:merge")));
         /* a key '=' is the YAML 1.1 value key: PyYAML makes it a plain string */
         if (ev.type == YAML_SCALAR_EVENT && ev.data.scalar.plain_implicit
-            && !strcmp((const char *)ev.data.scalar.value, "=")) {
+            && ev.data.scalar.length == 1 && !strcmp((const char *)ev.data.scalar.value, "=")) {
             key = gx_str_new(c->p, "=", c->file, (int)ev.start_mark.line + 1);
             yaml_event_delete(&ev);
         }
@@ -353,22 +430,84 @@ static gx_node *parse_mapping(ctx *c, yaml_event_t *start)
     return map;
 }
 
+/* Nodes a copy of n makes (keys are shared, not copied) and its depth,
+ * stopping once past `budget`. Trees built here are at most
+ * GX_YAML_MAX_DEPTH deep, so the recursion is bounded. */
+static long measure(const gx_node *n, long budget, int *depth)
+{
+    long count = 1;
+    int i, d, deepest = 0;
+    if (n->type == GX_MAP || n->type == GX_LIST) {
+        for (i = 0; i < n->n && count <= budget; i++) {
+            count += measure(n->vals[i], budget - count, &d);
+            if (d > deepest)
+                deepest = d;
+        }
+        deepest++;
+    }
+    *depth = deepest;
+    return count;
+}
+
+/* *name: a copy of the anchored node (later stages edit nodes in place),
+ * counted against the alias, node and depth limits first, so that an
+ * alias bomb is refused after at most GX_YAML_MAX_ALIAS_NODES steps. */
+static gx_node *expand_alias(ctx *c, const char *name, int line)
+{
+    gx_node *n = apr_hash_get(c->anchors, name, APR_HASH_KEY_STRING);
+    long budget = GX_YAML_MAX_ALIAS_NODES - c->alias_nodes, size;
+    int depth;
+    if (!n) {
+        fail(c, line, "unknown alias *%s; define the anchor &name before using it", name);
+        return NULL;
+    }
+    size = measure(n, budget, &depth);
+    if (size > budget) {
+        over_limit(c, line, apr_psprintf(c->p, "aliases (the last *%s) expand to more nodes "
+                   "than allowed:", name), GX_YAML_MAX_ALIAS_NODES, "GX_YAML_MAX_ALIAS_NODES",
+                   "use fewer or smaller aliases (is this an alias bomb?)");
+        return NULL;
+    }
+    if (c->depth + depth > GX_YAML_MAX_DEPTH) {
+        over_limit(c, line, apr_psprintf(c->p, "alias *%s nests deeper than allowed:", name),
+                   GX_YAML_MAX_DEPTH, "GX_YAML_MAX_DEPTH", "nest less deeply");
+        return NULL;
+    }
+    c->alias_nodes += size;
+    if (!count_node(c, size, line))
+        return NULL;
+    return gx_node_copy(c->p, n);
+}
+
+/* One more sequence or mapping open; 0 past GX_YAML_MAX_DEPTH (checked
+ * before libyaml reads further, so 100,000 '[' cost no more than 512). */
+static int enter(ctx *c, int line)
+{
+    if (++c->depth <= GX_YAML_MAX_DEPTH)
+        return 1;
+    over_limit(c, line, "sequences and mappings nest deeper than allowed:", GX_YAML_MAX_DEPTH,
+               "GX_YAML_MAX_DEPTH", "nest less deeply");
+    return 0;
+}
+
 static gx_node *parse_node(ctx *c, yaml_event_t *ev)
 {
     gx_node *n = NULL;
     int line = (int)ev->start_mark.line + 1;
     switch (ev->type) {
     case YAML_ALIAS_EVENT:
-        n = apr_hash_get(c->anchors, (const char *)ev->data.alias.anchor, APR_HASH_KEY_STRING);
-        if (!n)
-            fail(c, line, "unknown alias *%s; define the anchor &name before using it",
-                 (const char *)ev->data.alias.anchor);
-        else
-            n = gx_node_copy(c->p, n);      /* later stages edit nodes in place */
+        n = expand_alias(c, (const char *)ev->data.alias.anchor, line);
         break;
     case YAML_SCALAR_EVENT: {
         const char *text = (const char *)ev->data.scalar.value;
         const char *tag = (const char *)ev->data.scalar.tag;
+        if (strlen(text) != ev->data.scalar.length) {
+            fail(c, line, "%s", "a string holds a NUL character (\\0), which no name, path "
+                 "or pattern can hold; remove it");
+            break;
+        }
+        if (!count_node(c, 1, line))
+            break;
         if (ev->data.scalar.plain_implicit)
             tag = NULL;
         else if (!tag)
@@ -378,7 +517,10 @@ static gx_node *parse_node(ctx *c, yaml_event_t *ev)
         break;
     }
     case YAML_SEQUENCE_START_EVENT: {
-        gx_node *list = gx_list_new(c->p, c->file, line);
+        gx_node *list;
+        if (!enter(c, line) || !count_node(c, 1, line))
+            break;
+        list = gx_list_new(c->p, c->file, line);
         remember_anchor(c, ev->data.sequence_start.anchor, list);
         yaml_event_delete(ev);
         for (;;) {
@@ -395,6 +537,7 @@ static gx_node *parse_node(ctx *c, yaml_event_t *ev)
                 return NULL;
             gx_list_push(c->p, list, v);
         }
+        c->depth--;
         return list;
     }
     case YAML_MAPPING_START_EVENT: {
@@ -407,7 +550,10 @@ static gx_node *parse_node(ctx *c, yaml_event_t *ev)
             yaml_event_delete(ev);
             return NULL;
         }
+        if (!enter(c, line) || !count_node(c, 1, line))
+            break;
         map = parse_mapping(c, &start);
+        c->depth--;
         yaml_event_delete(ev);
         return map;
     }
@@ -459,24 +605,45 @@ static gx_yaml_status parse(ctx *c, const char *text, apr_size_t len, gx_node **
     return GX_YAML_OK;
 }
 
-/* The resolver regexes, compiled once per process: config is read by one
- * thread, and thousands of imported files must not compile them each. */
-static pcre2_code *resolvers[R_COUNT];
+/* The resolver regexes, compiled once per pool tree: every file of one
+ * load (thousands of imports) shares them through the nearest pool that
+ * holds them, and they are freed with that pool (no process-wide static
+ * that a restart, which unloads the module, would leak). */
+#define GX_RESOLVERS_KEY "gx_yaml_resolvers"
 
-static int compile_resolvers(void)
+static apr_status_t free_resolvers(void *data)
+{
+    pcre2_code **re = data;
+    int i;
+    for (i = 0; i < R_COUNT; i++)
+        pcre2_code_free(re[i]);
+    return APR_SUCCESS;
+}
+
+static pcre2_code *const *resolvers(apr_pool_t *p)
 {
     static const char *const *sources[R_COUNT] = {&re_bool, &re_int, &re_float, &re_null, &re_time};
+    pcre2_code **re = NULL;
+    apr_pool_t *q;
     int i;
+    for (q = p; q; q = apr_pool_parent_get(q)) {
+        void *found = NULL;
+        apr_pool_userdata_get(&found, GX_RESOLVERS_KEY, q);
+        if (found)
+            return found;
+    }
+    re = apr_pcalloc(p, R_COUNT * sizeof(*re));
     for (i = 0; i < R_COUNT; i++) {
         int err;
         PCRE2_SIZE off;
-        if (!resolvers[i])
-            resolvers[i] = pcre2_compile((PCRE2_SPTR)*sources[i], PCRE2_ZERO_TERMINATED, 0, &err,
-                                         &off, NULL);
-        if (!resolvers[i])
-            return 0;
+        re[i] = pcre2_compile((PCRE2_SPTR)*sources[i], PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+        if (!re[i]) {
+            free_resolvers(re);
+            return NULL;
+        }
     }
-    return 1;
+    apr_pool_userdata_set(re, GX_RESOLVERS_KEY, free_resolvers, p);
+    return re;
 }
 
 gx_yaml_status gx_yaml_parse_string(apr_pool_t *p, const char *text, apr_size_t len,
@@ -491,11 +658,16 @@ gx_yaml_status gx_yaml_parse_string(apr_pool_t *p, const char *text, apr_size_t 
     c.d = d;
     c.random_keys = random_keys;
     c.anchors = apr_hash_make(p);
-    if (!compile_resolvers()) {
+    c.re = resolvers(p);
+    if (!c.re) {
         gx_diag_add(d, GX_ERROR, name, 0, "cannot set up the YAML type resolvers (out of memory)");
         return GX_YAML_ERROR;
     }
-    memcpy(c.re, resolvers, sizeof(resolvers));
+    if (len > GX_YAML_MAX_BYTES) {
+        gx_diag_add(d, GX_ERROR, name, 0, "is larger than %d bytes (limit GX_YAML_MAX_BYTES); "
+                    "that is not configuration", GX_YAML_MAX_BYTES);
+        return GX_YAML_ERROR;
+    }
     c.md = pcre2_match_data_create(4, NULL);
     if (!yaml_parser_initialize(&c.parser)) {
         gx_diag_add(d, GX_ERROR, name, 0, "cannot start the YAML parser (out of memory)");
@@ -526,8 +698,8 @@ gx_yaml_status gx_yaml_parse_file(apr_pool_t *p, const char *path, int random_ke
         return GX_YAML_ERROR;
     }
     if (fi.size > GX_YAML_MAX_BYTES) {
-        gx_diag_add(d, GX_ERROR, path, 0, "is larger than %d MB; that is not configuration",
-                    GX_YAML_MAX_BYTES / (1024 * 1024));
+        gx_diag_add(d, GX_ERROR, path, 0, "is larger than %d bytes (limit GX_YAML_MAX_BYTES); "
+                    "that is not configuration", GX_YAML_MAX_BYTES);
         return GX_YAML_ERROR;
     }
     rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);

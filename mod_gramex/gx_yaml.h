@@ -9,6 +9,20 @@
 #include "gx_node.h"
 #include "gx_diag.h"
 
+/* Bounds on one file, each refused as a config error that names the
+ * limit, far above any real app (a 10,000-url app in one file is about
+ * 100,000 nodes and 10 levels deep):
+ *   GX_YAML_MAX_BYTES        file size;
+ *   GX_YAML_MAX_DEPTH        nesting of sequences and mappings (aliases
+ *                            count at the depth they are used);
+ *   GX_YAML_MAX_NODES        nodes made, alias copies included;
+ *   GX_YAML_MAX_ALIAS_NODES  nodes all aliases of the file bring in (a 1 KB
+ *                            alias bomb of 9 levels x 9 would be 387 M). */
+#define GX_YAML_MAX_BYTES (64 * 1024 * 1024)
+#define GX_YAML_MAX_DEPTH 512
+#define GX_YAML_MAX_NODES 4000000L
+#define GX_YAML_MAX_ALIAS_NODES 1000000L
+
 typedef enum {
     GX_YAML_OK = 0,
     GX_YAML_MISSING,     /* file does not exist (no diagnostic added) */
@@ -17,7 +31,9 @@ typedef enum {
 
 /* Parse `path` (absolute). On GX_YAML_OK *out is the document's root node
  * (GX_NULL for an empty document). On error a GX_ERROR diagnostic with
- * file:line is added. `random_keys` = 0 disables `$*` replacement (secrets files). */
+ * file:line is added; strings holding NUL and integers beyond 64 bits are
+ * errors too. The type resolvers are compiled once per pool tree (kept on
+ * `p`, freed with it). `random_keys` = 0 disables `$*` replacement (secrets files). */
 gx_yaml_status gx_yaml_parse_file(apr_pool_t *p, const char *path, int random_keys,
                                   gx_node **out, gx_diags *d);
 /* Same for text in memory; `name` is used as the file name in diagnostics. */

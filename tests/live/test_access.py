@@ -122,7 +122,10 @@ def vhost_site(httpd):
             include = f'IncludeOptional "{enabled}/*.conf"'
         else:
             include = f'Include "{sites}/mysite.conf"'
-        h.write(f'Define SITEDIR "{sites}"\n{include}\n')
+        # the app's files live outside the site dir: the admin grants them
+        # (mod_gramex grants only the directories of an app's gramex.yaml files)
+        h.write(f'Define SITEDIR "{sites}"\n{include}\n'
+                f'<Directory "{app}">\n  Require all granted\n</Directory>\n')
         make.roots.append(root)
         return h.start(), sites
     make.roots = []

@@ -56,7 +56,7 @@ def test_missing_config_file(httpd, app_dir):
     h = httpd(f'GramexConfig "{app}/nope.yaml"')
     rc, out = h.check()
     assert rc != 0
-    assert f'gramex: {app}/nope.yaml' in out and 'GramexConfig' in out
+    assert f'gramex: error: {app}/nope.yaml' in out and 'GramexConfig' in out
 
 
 def test_bad_directives(httpd):
@@ -81,7 +81,7 @@ def test_startup_warnings_name_both_locations(httpd, app_dir):
     assert f"{app}/b/gramex.yaml:2: url 'same' is defined at {app}/a/gramex.yaml:2" in log
     assert f'{app}/gramex.yaml:2: No service named mystery' in log
     assert 'Missing config' in log and 'nothere.yaml' in log
-    assert 'GX0001: app' in log
+    assert re.search(r'GX0001: main server \S+: app ', log), log
 
 
 def test_pattern_and_path_warnings(httpd, app_dir):
@@ -148,7 +148,11 @@ Include "{sites}/site.conf"
     assert get('two.test').text == 'two\n'
     assert get('three.test').text == 'three\n'
     assert get('off.test').status_code in (403, 404)     # Apache's own handling
-    assert f'found beside {sites}/site.conf' in h.error_log()
+    log = h.error_log()
+    assert re.search(rf'GX0001: vhost three.test:{h.port} \({sites}/site.conf:1\): app '
+                     rf'{three}/gramex.yaml \(found {sites}/gramex.yaml -> {three}/gramex.yaml\)',
+                     log), log
+    assert log.count('GX0001') == 3      # once per vhost with an app (not off.test)
 
 
 def test_relative_gramexconfig(httpd, app_dir):

@@ -169,9 +169,11 @@ def test_rewrite_proxy(site):
 
 
 def test_directory_index_set_by_the_admin(site):
+    """An app url's directory answers with its default_filename (the url
+    decides: docs/decisions.md); the admin's DirectoryIndex does not apply."""
     h, _ = site
     r = get(h, '/docs/')
-    assert r.status == 200 and r.body == b'start page\n', (r.status, r.body[:200])
+    assert r.status == 200 and r.body == b'index page\n', (r.status, r.body[:200])
 
 
 def test_directory_index_naming_a_guarded_url_never_reads_it(site):

@@ -4,6 +4,7 @@
 #include "gx_pathrule.h"
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <stdlib.h>
 
 static void fnmatch_rules(apr_pool_t *p)
 {
@@ -80,6 +81,76 @@ static void compiled_sets(apr_pool_t *p)
     CHECK(gx_pathset_allowed(NULL, NULL, "/a"));
 }
 
+/* Issue 11 findings: ranges spanning letters and punctuation are taken
+ * after lowercasing ("*[0-Z]" is "*[0-z]", which holds '_'), and non-ASCII
+ * text is matched by character, as Python does. */
+static void one_engine(apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
+    gx_pathset *set;
+    APR_ARRAY_PUSH(a, const char *) = "*[0-Z]";
+    set = gx_pathset_compile(p, a);
+    CHECK(gx_fnmatch_path("*[0-Z]", "/f/backup_"));
+    CHECK(gx_pathset_match(set, "/f/backup_"));
+    CHECK(!gx_pathset_allowed(set, NULL, "/f/backup_"));
+    CHECK(!gx_fnmatch_path("*[0-Z]", "/f/backup~"));
+    CHECK(gx_fnmatch_path("caf?.txt", "/srv/caf\xc3\xa9.txt"));         /* é is one character */
+    CHECK(!gx_fnmatch_path("caf??.txt", "/srv/caf\xc3\xa9.txt"));
+    CHECK(gx_fnmatch_path("[\xc3\xa0-\xc3\xbf]", "/x/\xc3\xa9"));      /* range of code points */
+    CHECK(gx_fnmatch_path("?", "/x/\xff"));                             /* a stray byte is one */
+    CHECK(!gx_fnmatch_path("[z-a]", "/x/m"));                            /* reversed range: none */
+    CHECK(gx_fnmatch_path("[!z-a]", "/x/m"));                            /* negated none: any */
+    CHECK(gx_fnmatch_path("[a-]", "/x/-"));
+    CHECK(gx_fnmatch_path("[^a]", "/x/^"));                              /* ^ is a member */
+    CHECK(gx_fnmatch_path("[\\]", "/x/\\"));
+}
+
+static int unhex(const char *h, char *out, apr_size_t cap)
+{
+    apr_size_t n = 0;
+    for (; h[0] && h[1] && n + 1 < cap; h += 2) {
+        char byte[3] = {h[0], h[1], 0};
+        out[n++] = (char)strtol(byte, NULL, 16);
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+/* tests/fuzz/fnmatch_corpus.tsv: generated patterns and paths with the
+ * answers of Python's fnmatch (tests/fuzz/gen_fnmatch_corpus.py). The
+ * on-the-fly matcher and the compiled set must both give Python's answer. */
+static void python_corpus(apr_pool_t *p)
+{
+    FILE *f = fopen("tests/fuzz/fnmatch_corpus.tsv", "r");
+    char line[1024], pat[256], path[256], star[260];
+    int lines = 0, same_gramex = 0, same_set = 0, same_case = 0;
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        char *hp = strtok(line, "\t"), *hs = strtok(NULL, "\t"), *g = strtok(NULL, "\t"),
+             *c = strtok(NULL, "\t\n");
+        apr_array_header_t *one = apr_array_make(p, 1, sizeof(const char *));
+        if (!hp || !hs || !g || !c)
+            continue;
+        unhex(hp, pat, sizeof(pat));
+        unhex(hs, path, sizeof(path));
+        APR_ARRAY_PUSH(one, const char *) = pat;
+        lines++;
+        same_gramex += gx_fnmatch_path(pat, path) == atoi(g);
+        same_set += gx_pathset_match(gx_pathset_compile(p, one), path) == atoi(g);
+        snprintf(star, sizeof(star), "*%s", pat);
+        same_case += gx_fnmatch(star, path, 0) == atoi(c);
+        if (gx_fnmatch_path(pat, path) != atoi(g))
+            fprintf(stderr, "  differs from Python: pattern %s path %s\n", hp, hs);
+    }
+    fclose(f);
+    CHECK_INT(lines, 3000);
+    CHECK_INT(same_gramex, lines);
+    CHECK_INT(same_set, lines);
+    CHECK_INT(same_case, lines);
+}
+
 static void write_file(apr_pool_t *p, const char *path)
 {
     apr_file_t *f;
@@ -131,5 +202,7 @@ TEST_MAIN_BEGIN
     RUN(fnmatch_rules);
     RUN(allowed);
     RUN(compiled_sets);
+    RUN(one_engine);
+    RUN(python_corpus);
     RUN(globbing);
 TEST_MAIN_END
