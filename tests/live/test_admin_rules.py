@@ -260,3 +260,19 @@ def test_single_file_and_mapped_urls_outside_need_a_grant(httpd, app_dir, path):
     h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
     r = raw_request(h.port, '/pw/passwd')
     assert b'root:' not in r.raw and r.status == 403, r.status
+
+
+def test_listing_hides_what_the_admin_denies(httpd, app_dir):
+    """An `index: true` listing shows what the url would serve: entries the
+    admin denied are left out, as mod_autoindex leaves them out."""
+    app = app_dir({'gramex.yaml': 'url:\n  list:\n    pattern: /list/(.*)\n'
+                                  '    handler: FileHandler\n'
+                                  '    kwargs: {path: $YAMLPATH/, index: true}\n',
+                   'public.txt': 'p\n', 'server.key': 'k\n', 'private/x.txt': 'x\n',
+                   'open/y.txt': 'y\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
+              f'<Directory "{app}/private">\n  Require all denied\n</Directory>\n'
+              '<Files "*.key">\n  Require all denied\n</Files>\n').start()
+    r = raw_request(h.port, '/list/')
+    assert r.status == 200 and b'public.txt' in r.body and b'open/' in r.body, r.body
+    assert b'server.key' not in r.body and b'private' not in r.body, r.body
