@@ -74,6 +74,9 @@ def admin_conf(app, granted):
 <Directory "{app}/links">
   Options -FollowSymLinks
 </Directory>
+<Directory "{app}/links-ok">
+  Options +FollowSymLinks
+</Directory>
 <Directory "{granted}">
   Require all granted
 </Directory>
@@ -96,7 +99,8 @@ DENIED = {
 @pytest.fixture(scope='module')
 def site():
     root = readable_tmpdir('gxtest-admin-')
-    elsewhere = write_tree(root / 'elsewhere', {'linked.txt': MARK['symlink'] + '\n'})
+    elsewhere = write_tree(root / 'elsewhere', {'linked.txt': MARK['symlink'] + '\n',
+                                                'allowed.txt': 'followed by the admin\'s Options\n'})
     notgranted = write_tree(root / 'not-granted', {'file.txt': MARK['notgranted'] + '\n'})
     granted = write_tree(root / 'granted', {'file.txt': 'granted by the admin\n'})
     files = {'gramex.yaml': APP_YAML.format(notgranted=notgranted, granted=granted),
@@ -110,6 +114,8 @@ def site():
     app = write_tree(root / 'app', files)
     (app / 'links').mkdir(mode=0o755)
     os.symlink(elsewhere / 'linked.txt', app / 'links' / 'elsewhere.txt')
+    (app / 'links-ok').mkdir(mode=0o755)
+    os.symlink(elsewhere / 'allowed.txt', app / 'links-ok' / 'elsewhere.txt')
     h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n' + admin_conf(app, granted),
               extra_modules=['authz_host', 'socache_shmcb', 'ssl'])
     try:
@@ -177,6 +183,15 @@ def test_admin_denial_holds_for_a_default_filename(site):
     h, _ = site
     r = raw_request(h.port, '/private/')
     assert leaked(r) == [] and r.status == 403, r.status
+
+
+def test_symlink_followed_where_the_admin_allows_it(site):
+    """Symlink policy is httpd's Options: the admin's FollowSymLinks for a
+    directory of the app lets its symlink be served (links/ says -FollowSymLinks)."""
+    h, _ = site
+    for target in ['/links-ok/elsewhere.txt', '/files/links-ok/elsewhere.txt']:
+        r = raw_request(h.port, target)
+        assert r.status == 200 and r.body == b"followed by the admin's Options\n", (target, r.status)
 
 
 def test_location_denial_holds(site):
