@@ -7,6 +7,7 @@
 #   ./apxs-build.sh install [--root DIR]       into the system Apache (or a private tree)
 #   ./apxs-build.sh uninstall [--root DIR]     a2dismod and remove every installed file
 #   ./apxs-build.sh deps | build | bench
+#   ./apxs-build.sh wintest                    cross-build for Windows, unit tests under Wine
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -207,6 +208,9 @@ bench() {
   /usr/bin/python3 "$ROOT/bench/bench.py" "$@"
 }
 
+# Cross-build for Windows (mingw-w64) and run the unit tests under Wine: win/wintest.sh.
+wintest() { exec "$ROOT/win/wintest.sh" "$@"; }
+
 cmd="${1:-help}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -225,5 +229,6 @@ case "$cmd" in
   test) test_all ;;
   run) run "$@" ;;
   bench) bench "$@" ;;
+  wintest) wintest "$@" ;;
   *) sed -n '2,10p' "$0"; [ "$cmd" = help ] || exit 2 ;;
 esac

@@ -10,6 +10,7 @@
 #include "gx_pattern.h"
 #include "gx_pathrule.h"
 #include "gx_merge.h"
+#include "gx_path.h"
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -87,7 +88,7 @@ static apr_array_header_t *method_list(apr_pool_t *p, const gx_node *n)
 static const char *abs_path(apr_pool_t *p, const char *run_dir, const char *path)
 {
     char *out = NULL;
-    if (apr_filepath_merge(&out, run_dir, path, APR_FILEPATH_NATIVE, p) != APR_SUCCESS)
+    if (apr_filepath_merge(&out, run_dir, path, 0, p) != APR_SUCCESS)    /* gx_path.h form */
         return NULL;
     return out;
 }
@@ -893,13 +894,25 @@ static int is_config_name(const char *base)
     return strncasecmp(base, ".secrets", 8) == 0;
 }
 
+/* The config files themselves; on Windows any case of their names. */
+static int is_protected(const gx_app *app, const char *abspath)
+{
+    apr_hash_index_t *hi;
+    if (apr_hash_get(app->protected_files, abspath, APR_HASH_KEY_STRING))
+        return 1;
+    for (hi = GX_PATH_ICASE ? apr_hash_first(NULL, app->protected_files) : NULL; hi; hi = apr_hash_next(hi))
+        if (!gx_path_cmp(apr_hash_this_key(hi), abspath))
+            return 1;
+    return 0;
+}
+
 int gx_app_never_serve(const gx_app *app, const char *root, const char *abspath)
 {
     apr_size_t rlen = root ? strlen(root) : 0;
     const char *rel = abspath, *seg;
-    if (app && apr_hash_get(app->protected_files, abspath, APR_HASH_KEY_STRING))
+    if (app && is_protected(app, abspath))
         return 1;
-    if (root && strncmp(abspath, root, rlen) == 0)
+    if (root && gx_path_ncmp(abspath, root, rlen) == 0)
         rel = abspath + rlen;
     /* every component below the route root: dotfiles and dot-directories
      * (except .well-known, which ACME and others publish on purpose) */

@@ -3,6 +3,7 @@
 #include "gx_pattern.h"
 #include "gx_pathrule.h"
 #include "gx_format.h"
+#include "gx_path.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <string.h>
@@ -181,7 +182,7 @@ static const char *map_path(apr_pool_t *p, const gx_file_conf *fh, const char *r
             return NULL;
         }
         /* query values end up in paths ([W] in Gramex): confine to the root */
-        if (strncmp(target, e->root, strlen(e->root)) != 0) {
+        if (gx_path_ncmp(target, e->root, strlen(e->root)) != 0) {
             refuse(d, 403, "path template left its directory");
             return NULL;
         }

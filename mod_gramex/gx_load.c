@@ -8,6 +8,7 @@
 #include "gx_vars.h"
 #include "gx_merge.h"
 #include "gx_pathrule.h"
+#include "gx_path.h"
 #include <apr_strings.h>
 #include <apr_network_io.h>
 #include <apr_env.h>
@@ -42,20 +43,18 @@ static int is_absolute(const char *path)
     return path[0] == '/' || path[0] == '\\' || (path[0] && path[1] == ':');
 }
 
+/* Absolute, '.' and '..' resolved, in the core's one form (gx_path.h). */
 static const char *normalized(apr_pool_t *p, const char *path)
 {
     char *out = NULL;
-    if (apr_filepath_merge(&out, NULL, path, APR_FILEPATH_NATIVE, p) != APR_SUCCESS)
+    if (apr_filepath_merge(&out, NULL, path, 0, p) != APR_SUCCESS)
         return path;
     return out;
 }
 
 static const char *parent_dir(apr_pool_t *p, const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return ".";
-    return slash == path ? "/" : apr_pstrmemdup(p, path, slash - path);
+    return gx_path_dirname(p, path);
 }
 
 /* os.path.relpath(path, start) on normalised absolute paths. */
@@ -71,7 +70,7 @@ static const char *relpath(apr_pool_t *p, const char *path, const char *start)
         while (*b == '/') b++;
         na = strcspn(a, "/");
         nb = strcspn(b, "/");
-        if (!na || !nb || na != nb || strncmp(a, b, na))
+        if (!na || !nb || na != nb || gx_path_ncmp(a, b, na))
             break;
         a += na;
         b += nb;
@@ -298,7 +297,7 @@ static gx_node *open_yaml(loader *L, const char *path, const gx_node *entry_vars
     int i;
 
     if (st == GX_YAML_MISSING && L->apps_missing
-        && !strncmp(normalized(L->p, path), L->apps_missing, strlen(L->apps_missing))) {
+        && !gx_path_ncmp(normalized(L->p, path), L->apps_missing, strlen(L->apps_missing))) {
         /* one warning for all of them, at the end of the load */
         APR_ARRAY_PUSH(L->apps_skipped, const char *) =
             apr_psprintf(L->p, "%s:%d (%s)", importer ? importer : "?", importer_line,
@@ -543,7 +542,7 @@ static int import_one(loader *L, import_site *site, const char *name, const gx_n
             gx_node *new_conf;
             int k;
             for (k = 0; k < L->stack->nelts; k++)
-                if (!strcmp(APR_ARRAY_IDX(L->stack, k, const char *), real)) {
+                if (!gx_path_cmp(APR_ARRAY_IDX(L->stack, k, const char *), real)) {
                     char *cycle = apr_pstrdup(L->p, "");
                     int m;
                     for (m = k; m < L->stack->nelts; m++)
@@ -763,7 +762,7 @@ static void initial_variables(loader *L, const gx_load_opts *o)
     if (!apps) {
         char *abs = NULL;       /* imports name absolute paths: compare like with like */
         if (apr_filepath_merge(&abs, L->run_dir, apr_pstrcat(L->p, gramexpath, "/apps", NULL),
-                               APR_FILEPATH_NATIVE, L->p) == APR_SUCCESS)
+                               0, L->p) == APR_SUCCESS)
             L->apps_missing = apr_pstrcat(L->p, abs, "/", NULL);
     }
     gx_vars_set_str(L->p, L->vars, "GRAMEXAPPS", apps ? apps
