@@ -54,19 +54,26 @@ static const char *where(cmd_parms *cmd)
     return "(command line)";
 }
 
+#ifdef _WIN32
+/* The GramexPath default: ServerRoot/gramex, read when it is needed, since
+ * ServerRoot is only known once httpd.conf is read. */
+const char *gx_default_gramexpath(void)
+{
+    return ap_server_root_relative(ap_pglobal, "gramex");
+}
+#endif
+
 /* Relative paths in our directives are relative to the directory of the
  * config file that holds them, so an app dir can be moved with its conf. */
 static const char *relative_to_conf(cmd_parms *cmd, const char *arg)
 {
     char *out = NULL;
-    const char *base = ap_server_root;
-    if (cmd->config_file && cmd->config_file->name && cmd->config_file->name[0] == '/')
-        base = ap_make_dirstr_parent(cmd->temp_pool, cmd->config_file->name);
-    else if (cmd->config_file && cmd->config_file->name)
-        base = ap_make_dirstr_parent(cmd->temp_pool,
-                                     ap_server_root_relative(cmd->temp_pool,
-                                                             cmd->config_file->name));
-    if (apr_filepath_merge(&out, base, arg, APR_FILEPATH_NATIVE, cmd->pool) != APR_SUCCESS)
+    const char *base = ap_server_root, *conf;
+    /* absolute names ("/etc/..", "C:/Apache24/conf/..") come back as they are */
+    if (cmd->config_file && cmd->config_file->name
+        && (conf = ap_server_root_relative(cmd->temp_pool, cmd->config_file->name)))
+        base = ap_make_dirstr_parent(cmd->temp_pool, conf);
+    if (apr_filepath_merge(&out, base, arg, 0, cmd->pool) != APR_SUCCESS)   /* gx_path.h form */
         return NULL;
     return out;
 }

@@ -11,7 +11,12 @@
 #include "gx_canon.h"
 
 #ifndef GX_DEFAULT_GRAMEXPATH
+#ifdef _WIN32   /* no /usr/share on Windows: ServerRoot/gramex (docs/windows.md) */
+const char *gx_default_gramexpath(void);
+#define GX_DEFAULT_GRAMEXPATH gx_default_gramexpath()
+#else
 #define GX_DEFAULT_GRAMEXPATH "/usr/share/apache2/gramex"
+#endif
 #endif
 
 /* Our own log tags (docs/log-tags.md): never httpd's AH numbers. */
