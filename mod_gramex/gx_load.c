@@ -788,6 +788,7 @@ gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *
     apr_finfo_t fi;
     apr_hash_t *source_files = apr_hash_make(p);
 
+    app_yaml = gx_path_slashes(p, app_yaml);    /* YAMLPATH etc. in the core's form */
     memset(&L, 0, sizeof(L));
     L.p = p;
     L.d = d;

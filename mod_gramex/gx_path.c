@@ -9,6 +9,18 @@ int gx_path_is_sep(char c)
     return c == '/' || (GX_PATH_ICASE && c == '\\');
 }
 
+const char *gx_path_slashes(apr_pool_t *p, const char *path)
+{
+    char *out, *c;
+    if (!GX_PATH_ICASE || !strchr(path, '\\'))
+        return path;
+    out = apr_pstrdup(p, path);
+    for (c = out; *c; c++)
+        if (*c == '\\')
+            *c = '/';
+    return out;
+}
+
 int gx_path_cmp(const char *a, const char *b)
 {
     return GX_PATH_ICASE ? strcasecmp(a, b) : strcmp(a, b);

@@ -18,6 +18,8 @@
 
 /* '/' everywhere; '\' too on Windows (as written by a Windows user). */
 int gx_path_is_sep(char c);
+/* path with '\' made '/' on Windows; path itself elsewhere ('\' is a name character). */
+const char *gx_path_slashes(apr_pool_t *p, const char *path);
 /* strcmp / strncmp, case-blind on Windows. */
 int gx_path_cmp(const char *a, const char *b);
 int gx_path_ncmp(const char *a, const char *b, apr_size_t n);

@@ -4,6 +4,7 @@
  * the decoded text. gx_fnmatch* translate on the fly; a gx_pathset keeps
  * the translations, so both decide the same by construction. */
 #include "gx_pathrule.h"
+#include "gx_path.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_file_info.h>
@@ -433,9 +434,14 @@ static int by_components(const void *a, const void *b)
 apr_array_header_t *gx_glob(apr_pool_t *p, const char *dir, const char *pattern)
 {
     apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
-    char *copy = apr_pstrdup(p, pattern), *tok, *last;
+    char *copy, *tok, *last;
     char **parts = apr_palloc(p, sizeof(char *) * (strlen(pattern) + 1));
     int n = 0, i, j;
+    if (!*dir && gx_path_root_len(pattern) > 1) {      /* "C:/..." on Windows: from the drive */
+        dir = apr_pstrmemdup(p, pattern, 2);
+        pattern += 2;
+    }
+    copy = apr_pstrdup(p, pattern);
     for (tok = apr_strtok(copy, "/\\", &last); tok; tok = apr_strtok(NULL, "/\\", &last))
         if (strcmp(tok, "."))
             parts[n++] = tok;

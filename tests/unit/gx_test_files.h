@@ -49,7 +49,9 @@ static const char *make_temp_root(apr_pool_t *p, const char *prefix)
     char *path;
     apr_file_t *f;
     apr_temp_dir_get(&tmp, p);
-    path = apr_pstrcat(p, tmp, "/", prefix, "XXXXXX", NULL);
+    /* in the core's path form (gx_path.h): Windows gives "C:\\users\\..\\Temp" */
+    apr_filepath_merge(&path, NULL, tmp, 0, p);
+    path = apr_pstrcat(p, path, "/", prefix, "XXXXXX", NULL);
     apr_file_mktemp(&f, path, 0, p);
     apr_file_close(f);
     apr_file_remove(path, p);

@@ -218,6 +218,7 @@ TEST_MAIN_BEGIN
     apr_file_t *f;
     apr_pool_create(&p, NULL);
     apr_temp_dir_get((const char **)&tmp, p);
+    apr_filepath_merge(&tmp, NULL, tmp, 0, p);     /* the core's form: C:/users/.. on Windows */
     tmp = apr_pstrcat(p, tmp, "/gx-apps-XXXXXX", NULL);
     apr_file_mktemp(&f, tmp, 0, p);
     apr_file_close(f);

@@ -5,6 +5,7 @@
 #include "gx_load.h"
 #include "gx_vars.h"
 #include "gx_json.h"
+#include "gx_path.h"
 #include <apr_strings.h>
 #include <apr_file_io.h>
 
@@ -155,6 +156,65 @@ static void merges_conditions_layers(apr_pool_t *p)
     CHECK_INT(l->files->nelts, 3);
 }
 
+/* The core's one path form (gx_path.h); Windows rules where the build is for Windows. */
+static void path_form(apr_pool_t *p)
+{
+    CHECK_STR(gx_path_dirname(p, "/a/b"), "/a");
+    CHECK_STR(gx_path_dirname(p, "/a"), "/");
+    CHECK_STR(gx_path_dirname(p, "/"), "/");
+    CHECK_STR(gx_path_dirname(p, "a"), ".");
+    CHECK_STR(gx_path_dirname(p, "a/b/"), "a/b");
+    CHECK(gx_path_under("/srv/app/x", "/srv/app"));
+    CHECK(gx_path_under("/srv/app/x", "/srv/app/"));
+    CHECK(!gx_path_under("/srv/apple", "/srv/app"));
+#if GX_PATH_ICASE
+    CHECK_STR(gx_path_dirname(p, "C:/a"), "C:/");
+    CHECK_STR(gx_path_dirname(p, "C:\\apps\\x\\gramex.yaml"), "C:\\apps\\x");
+    CHECK_STR(gx_path_slashes(p, "C:\\apps\\x"), "C:/apps/x");
+    CHECK(gx_path_under("c:/Apps/X/Gramex.yaml", "C:/apps/x"));
+    CHECK_INT(gx_path_cmp("C:/Apps/gramex.YAML", "c:/apps/gramex.yaml"), 0);
+#else
+    CHECK_STR(gx_path_dirname(p, "C:/a"), "C:");
+    CHECK_STR(gx_path_slashes(p, "a\\b"), "a\\b");     /* a name character on POSIX */
+    CHECK(!gx_path_under("/Srv/app/x", "/srv/app"));
+    CHECK(gx_path_cmp("/a/B", "/a/b") != 0);
+#endif
+}
+
+/* A Windows user's backslashes and case: files come back in the core's form,
+ * so a file in a sub-app has a relative path, not "../C:/..". */
+static void native_paths(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p);
+    gx_loaded *l;
+    const char *yaml, *sub;
+    put(p, "t9/gramex.yaml", "import: sub/gramex.yaml\n");
+    put(p, "t9/sub/gramex.yaml", "app: {k: $YAMLPATH}\n");
+    yaml = apr_pstrcat(p, root_dir, "/t9/gramex.yaml", NULL);
+#if GX_PATH_ICASE
+    {
+        char *c, *w = apr_pstrdup(p, yaml);
+        for (c = w; *c; c++)
+            if (*c == '/')
+                *c = '\\';
+        yaml = w;
+    }
+#endif
+    {
+        gx_load_opts o = {0};
+        o.hostname = "testhost";
+        l = gx_load_app(p, yaml, &o, d);
+    }
+    CHECK_INT(d->errors, 0);
+    sub = apr_pstrcat(p, root_dir, "/t9/sub", NULL);
+    CHECK_STR(gx_json_string(p, gx_map_get(gx_map_get(l->config, "app"), "k"), -1, NULL),
+              apr_psprintf(p, "\"%s\"", sub));
+    CHECK_INT(l->files->nelts, 2);
+    CHECK(l->files->nelts == 2
+          && !gx_path_cmp(APR_ARRAY_IDX(l->files, 1, const char *),
+                          apr_pstrcat(p, sub, "/gramex.yaml", NULL)));
+}
+
 TEST_MAIN_BEGIN
     apr_pool_t *p;
     apr_pool_create(&p, NULL);
@@ -163,5 +223,7 @@ TEST_MAIN_BEGIN
     RUN(substitution);
     RUN(errors);
     RUN(merges_conditions_layers);
+    RUN(path_form);
+    RUN(native_paths);
     rm_tree(p, root_dir);
 TEST_MAIN_END
