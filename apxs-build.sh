@@ -2,7 +2,11 @@
 # mod_gramex: set up, build, test, install, run and benchmark.
 #   ./apxs-build.sh run [APP_DIR] [--port N]   serve an app (default: demo/) on 127.0.0.1:9988
 #   ./apxs-build.sh test                       build with -Werror, run unit + live tests
-#   ./apxs-build.sh deps | build | install | bench
+#                                              (never touches the system Apache unless
+#                                              GRAMEX_TEST_INSTALL=1)
+#   ./apxs-build.sh install [--root DIR]       into the system Apache (or a private tree)
+#   ./apxs-build.sh uninstall [--root DIR]     a2dismod and remove every installed file
+#   ./apxs-build.sh deps | build | bench
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -54,7 +58,7 @@ write_run_conf() {
   mkdir -p "$dir"
   {
     for m in mpm_event authz_core authz_host mime headers deflate filter proxy proxy_http proxy_wstunnel \
-             proxy_balancer slotmem_shm lbmethod_byrequests status; do
+             proxy_balancer slotmem_shm lbmethod_byrequests status socache_shmcb ssl; do
       echo "LoadModule ${m}_module $mods/mod_${m}.so"
     done
     echo "LoadModule gramex_module $BUILD/mod_gramex.so"
@@ -73,6 +77,8 @@ Group www-data
 TypesConfig /etc/mime.types
 LogLevel warn
 Include "$ROOT/conf/gramex-websockets.conf"
+# https:// ProxyHandler targets and upstreams: TLS to the backend
+SSLProxyEngine On
 <Directory />
   Require all denied
   AllowOverride None
@@ -109,33 +115,89 @@ run() {
   exec /usr/sbin/apache2 -f "$conf" -DFOREGROUND
 }
 
+# Where install puts things. --root DIR installs into a private tree laid out
+# like the system (DIR/etc/apache2, DIR/usr/lib/apache2/modules, ...) with the
+# paths in the .load/.conf files rewritten to match: the tests use that, so
+# they never touch the host's Apache.
+set_dest() {
+  DEST_ROOT="${1:-}"
+  if [ -n "$DEST_ROOT" ]; then
+    DEST_ROOT="$(mkdir -p "$DEST_ROOT" && cd "$DEST_ROOT" && pwd)"
+    MODDIR="$DEST_ROOT/usr/lib/apache2/modules"
+  else
+    MODDIR=$(apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
+  fi
+  ETC="$DEST_ROOT/etc/apache2"
+  GPATH="$DEST_ROOT$GRAMEXPATH_INSTALL"
+  BINDIR="$DEST_ROOT/usr/local/bin"
+}
+
+# The modules, a2enmod files, deploy.yaml and CLIs, one per line:
+# "SOURCE DESTINATION MODE" (SOURCE may be absent: optional modules).
+installed_files() {
+  local m
+  echo "$BUILD/mod_gramex.so $MODDIR/mod_gramex.so 644"
+  for m in gramex_secrets gramex_ws; do
+    echo "$BUILD/mod_${m}.so $MODDIR/mod_${m}.so 644"
+    echo "$ROOT/conf/${m}.load $ETC/mods-available/${m}.load 644"
+  done
+  echo "$ROOT/conf/gramex.load $ETC/mods-available/gramex.load 644"
+  echo "$ROOT/conf/gramex.conf $ETC/mods-available/gramex.conf 644"
+  echo "$ROOT/conf/gramex-websockets.conf $ETC/conf-available/gramex-websockets.conf 644"
+  echo "$ROOT/conf/gramex.yaml $GPATH/gramex.yaml 644"
+  echo "$ROOT/conf/deploy.yaml $GPATH/deploy.yaml 644"
+  echo "$BUILD/gramex-config $BINDIR/gramex-config 755"
+  echo "$BUILD/gramex-secrets $BINDIR/gramex-secrets 755"
+}
+
 install_all() {
+  set_dest "${1:-}"
   build
-  local libexec
-  libexec=$(apxs -q LIBEXECDIR)
-  say "installing modules into $libexec, conf into /etc/apache2/mods-available"
-  install -m 644 "$BUILD/mod_gramex.so" "$libexec/"
-  install -m 644 "$ROOT/conf/gramex.load" "$ROOT/conf/gramex.conf" /etc/apache2/mods-available/
-  if [ -f "$BUILD/mod_gramex_secrets.so" ]; then
-    install -m 644 "$BUILD/mod_gramex_secrets.so" "$libexec/"
-    install -m 644 "$ROOT/conf/gramex_secrets.load" /etc/apache2/mods-available/
-  fi
-  if [ -f "$BUILD/mod_gramex_ws.so" ]; then
-    install -m 644 "$BUILD/mod_gramex_ws.so" "$libexec/"
-    install -m 644 "$ROOT/conf/gramex_ws.load" /etc/apache2/mods-available/
-  fi
-  install -m 644 "$ROOT/conf/gramex-websockets.conf" /etc/apache2/conf-available/
-  install -d "$GRAMEXPATH_INSTALL"
-  install -m 644 "$ROOT/conf/gramex.yaml" "$ROOT/conf/deploy.yaml" "$GRAMEXPATH_INSTALL/"
-  install -m 755 "$BUILD/gramex-config" /usr/local/bin/
-  [ -f "$BUILD/gramex-secrets" ] && install -m 755 "$BUILD/gramex-secrets" /usr/local/bin/
+  say "installing modules into $MODDIR, a2enmod files into $ETC/mods-available"
+  local src dst mode
+  while read -r src dst mode; do
+    case "$src" in *.so) [ -f "$src" ] || continue ;; esac
+    [ -f "$src" ] || continue
+    install -d "$(dirname "$dst")"
+    if [ -n "$DEST_ROOT" ] && { [[ "$dst" == *.load ]] || [[ "$dst" == *.conf ]]; }; then
+      sed -e "s#/usr/lib/apache2/modules/#$MODDIR/#" -e "s#$GRAMEXPATH_INSTALL#$GPATH#" "$src" > "$dst"
+      chmod "$mode" "$dst"
+    else
+      install -m "$mode" "$src" "$dst"
+    fi
+  done < <(installed_files)
   say "done: a2enmod gramex && apachectl -t && apachectl graceful"
-  say "WebSockets: a2enconf gramex-websockets (event MPM sized for 1,000+; docs/proxy.md)"
+  say "an app: ln -s /srv/myapp/gramex.yaml $ETC/sites-available/SITE.gramex.yaml (docs/operation.md)"
+  say "WebSockets: a2enconf gramex-websockets, then a full restart (not graceful): docs/operation.md"
+}
+
+# Undo install: disable, then remove every file install wrote. Sites keep
+# working if their Gramex directives are inside <IfModule gramex_module>.
+uninstall_all() {
+  set_dest "${1:-}"
+  local src dst mode m env=(env)
+  [ -n "$DEST_ROOT" ] && env=(env APACHE_CONFDIR="$ETC")
+  for m in gramex_ws gramex_secrets gramex; do
+    if [ -e "$ETC/mods-enabled/$m.load" ]; then "${env[@]}" a2dismod -q -f "$m" >/dev/null; fi
+  done
+  if [ -e "$ETC/conf-enabled/gramex-websockets.conf" ]; then
+    "${env[@]}" a2disconf -q gramex-websockets >/dev/null
+  fi
+  while read -r src dst mode; do
+    if [ -e "$dst" ]; then rm -f "$dst"; say "removed $dst"; fi
+  done < <(installed_files)
+  rmdir "$GPATH" 2>/dev/null || true
+  say "uninstalled; check: apachectl -t (GramexConfig outside <IfModule gramex_module> fails it)"
 }
 
 test_all() {
   deps "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
   build
+  if [ "${GRAMEX_TEST_INSTALL:-0}" = 1 ]; then
+    say "GRAMEX_TEST_INSTALL=1: the install test WILL install into the system Apache ($(apxs -q LIBEXECDIR), /etc/apache2)"
+  else
+    say "the system Apache is not touched (set GRAMEX_TEST_INSTALL=1 to test a real install)"
+  fi
   "$ROOT/tests/run_tests.sh"
 }
 
@@ -150,9 +212,18 @@ cmd="${1:-help}"
 case "$cmd" in
   deps) deps "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" ;;
   build) build ;;
-  install) install_all ;;
+  install|uninstall)
+    root=""
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --root) root="$2"; shift 2 ;;
+        --root=*) root="${1#--root=}"; shift ;;
+        *) die "unknown option $1 (install|uninstall [--root DIR])" ;;
+      esac
+    done
+    if [ "$cmd" = install ]; then install_all "$root"; else uninstall_all "$root"; fi ;;
   test) test_all ;;
   run) run "$@" ;;
   bench) bench "$@" ;;
-  *) sed -n '2,6p' "$0"; [ "$cmd" = help ] || exit 2 ;;
+  *) sed -n '2,10p' "$0"; [ "$cmd" = help ] || exit 2 ;;
 esac

@@ -265,12 +265,12 @@ def bench_static(args, report):
                       'gramex/apache req/s | mod_gramex p99 ms | apache p99 ms | nginx p99 ms | '
                       'gramex/apache p99 |')
         report.append('|---|---|---|---|---|---|---|---|---|---|')
-        for name in ['page.html', 'app.js', 'image.png']:
+        for name, size in [('page.html', '1 KiB'), ('app.js', '100 KiB'), ('image.png', '2 MiB')]:
             for conns in args.conns:
                 r = interleaved(servers, lambda s: f'http://127.0.0.1:{s.port}/static/{name}',
                                 conns, args.seconds, args.rounds)
                 g, a, n = r['mod_gramex'], r['apache'], r['nginx']
-                report.append(f'| {name} | {conns} | {g[0]:.0f} | {a[0]:.0f} | {n[0]:.0f} | '
+                report.append(f'| {name} ({size}) | {conns} | {g[0]:.0f} | {a[0]:.0f} | {n[0]:.0f} | '
                               f'{g[0] / a[0]:.3f} | {g[1]:.2f} | {a[1]:.2f} | {n[1]:.2f} | '
                               f'{g[1] / a[1]:.3f} |')
                 print(report[-1], flush=True)
@@ -424,14 +424,15 @@ def main():
     ap.add_argument('--routes', type=int, nargs='+', default=[1, 100, 1000, 10000])
     ap.add_argument('--route-conns', type=int, default=16)
     ap.add_argument('--load-routes', type=int, default=10000)
-    ap.add_argument('--only', choices=['static', 'routes', 'load', 'proxy'], action='append')
+    ap.add_argument('--only', choices=['static', 'routes', 'load', 'proxy', 'gramex'],
+                    action='append')
     ap.add_argument('--out', default=str(REPO / 'bench' / 'RESULTS.md'))
     args = ap.parse_args()
     args.rounds = max(3, args.rounds)
     report = ['# mod_gramex benchmark results\n', 'Made by `./apxs-build.sh bench` '
               '(bench/bench.py). Medians of interleaved rounds; ratios against plain Apache.\n']
     report += machine() + ['']
-    only = set(args.only or ['static', 'routes', 'load', 'proxy'])
+    only = set(args.only or ['static', 'routes', 'load', 'proxy', 'gramex'])
     if 'static' in only:
         bench_static(args, report)
     if 'routes' in only:
@@ -446,6 +447,14 @@ def main():
             report.append(out.stdout)
             if out.returncode:
                 report.append(f'(proxy benchmark failed: {out.stderr.strip()[-500:]})\n')
+    if 'gramex' in only:
+        # real Gramex direct vs behind Apache; says "Skipped" without GRAMEX_SRC
+        out = subprocess.run([sys.executable, str(REPO / 'bench' / 'bench_gramex.py'),
+                              '--seconds', str(args.seconds), '--rounds', str(args.rounds)],
+                             capture_output=True, text=True)
+        report.append(out.stdout)
+        if out.returncode:
+            report.append(f'(Gramex benchmark failed: {out.stderr.strip()[-500:]})\n')
     Path(args.out).write_text('\n'.join(report) + '\n')
     print(f'wrote {args.out}')
 

@@ -287,6 +287,8 @@ static apr_array_header_t *memo_headers(apr_pool_t *p, gx_app *app, const gx_nod
     return a;
 }
 
+static char *read_page(apr_pool_t *p, const char *file, const char **why);
+
 static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const char *run_dir,
                                gx_diags *d)
 {
@@ -386,6 +388,16 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const c
     }
     fh->default_filename = memo_list(p, app, gx_map_get(kw, "default_filename"));
     fh->index = gx_truthy(gx_map_get(kw, "index"));
+    {
+        const gx_node *tmpl = gx_map_get(kw, "index_template");
+        const char *file, *why = "cannot be read";
+        if (fh->index && tmpl && gx_scalar_text(p, tmpl)) {
+            file = abs_path(p, run_dir, gx_scalar_text(p, tmpl));
+            if (!(fh->index_template = file ? read_page(p, file, &why) : NULL))
+                gx_diag_add(d, GX_WARN, tmpl->file, tmpl->line, "%s: index_template %s %s; "
+                            "the default listing is used", owner, file ? file : "?", why);
+        }
+    }
     fh->ignore = memo_list(p, app, gx_map_get(kw, "ignore"));
     fh->allow = memo_list(p, app, gx_map_get(kw, "allow"));
     fh->transforms = apr_array_make(p, 4, sizeof(const char *));
@@ -412,11 +424,41 @@ static const char *content_type_for(const gx_app *app, const char *path)
         if ((t = apr_hash_get(app->mime, ext, APR_HASH_KEY_STRING)))
             return t;
     }
+    /* Gramex sets what Python's mimetypes.guess_type() says, with no charset;
+     * without a guess Tornado's default stays */
+    if (dot && (!strcasecmp(dot, ".html") || !strcasecmp(dot, ".htm")))
+        return "text/html";
     if (dot && (!strcasecmp(dot, ".txt")))
-        return "text/plain; charset=UTF-8";
+        return "text/plain";
     if (dot && (!strcasecmp(dot, ".json")))
         return "application/json";
     return "text/html; charset=UTF-8";
+}
+
+/* A page read whole at config time (error pages, listing templates), or
+ * NULL with *why set. */
+static char *read_page(apr_pool_t *p, const char *file, const char **why)
+{
+    apr_file_t *fd;
+    apr_finfo_t fi;
+    apr_size_t len;
+    char *buf;
+    if (apr_file_open(&fd, file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, fd) != APR_SUCCESS) {
+        *why = "cannot be read";
+        return NULL;
+    }
+    if (fi.size > GX_ERROR_PAGE_MAX) {
+        *why = apr_psprintf(p, "is larger than %d bytes", GX_ERROR_PAGE_MAX);
+        apr_file_close(fd);
+        return NULL;
+    }
+    len = (apr_size_t)fi.size;
+    buf = apr_palloc(p, len + 1);
+    apr_file_read_full(fd, buf, len, &len);
+    buf[len] = '\0';
+    apr_file_close(fd);
+    return buf;
 }
 
 static apr_array_header_t *error_pages(apr_pool_t *p, const gx_app *app, gx_route *rt,
@@ -430,11 +472,8 @@ static apr_array_header_t *error_pages(apr_pool_t *p, const gx_app *app, gx_rout
     for (i = 0; i < err->n; i++) {
         const gx_node *k = err->keys[i], *v = err->vals[i], *path;
         int code = k->type == GX_INT ? (int)k->i : atoi(gx_key_text(k));
-        const char *file;
-        apr_file_t *fd;
-        apr_finfo_t fi;
+        const char *file, *why = "cannot be read";
         char *buf;
-        apr_size_t len;
         if (code < 100 || code > 999) {
             gx_diag_add(d, GX_WARN, k->file, k->line, "url %s: error code %s is not an HTTP "
                         "status (100-999); it is ignored", rt->name, gx_key_text(k));
@@ -448,24 +487,12 @@ static apr_array_header_t *error_pages(apr_pool_t *p, const gx_app *app, gx_rout
             continue;
         }
         file = abs_path(p, run_dir, gx_scalar_text(p, path));
-        if (!file || apr_file_open(&fd, file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS
-            || apr_file_info_get(&fi, APR_FINFO_SIZE, fd) != APR_SUCCESS) {
-            gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s cannot be "
-                        "read; Apache's own %d page is used", rt->name, file ? file : "?", code);
+        buf = file ? read_page(p, file, &why) : NULL;
+        if (!buf) {
+            gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s %s; Apache's "
+                        "own %d page is used", rt->name, file ? file : "?", why, code);
             continue;
         }
-        if (fi.size > GX_ERROR_PAGE_MAX) {
-            gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s is larger "
-                        "than %d bytes; Apache's own %d page is used", rt->name, file,
-                        GX_ERROR_PAGE_MAX, code);
-            apr_file_close(fd);
-            continue;
-        }
-        len = (apr_size_t)fi.size;
-        buf = apr_palloc(p, len + 1);
-        apr_file_read_full(fd, buf, len, &len);
-        buf[len] = '\0';
-        apr_file_close(fd);
         if (has_template_syntax(buf)) {
             gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s is a Tornado "
                         "template ({{ or {%%}), which only Gramex can render; Apache's own %d "
@@ -506,11 +533,66 @@ static void warn_path_outside(const gx_app *app, const gx_route *rt, const gx_no
         || apr_hash_get(app->loaded->source_files, path->file, APR_HASH_KEY_STRING))
         return;
     src = path->src ? path->src : path->str;
+    if (src[0] == '/' || src[0] == '\\' || (src[0] && src[1] == ':'))
+        return;     /* absolute: the same wherever Gramex runs */
     if (strncmp(src, "$YAMLPATH", 9) != 0 && strncmp(src, "${YAMLPATH}", 11) != 0
         && strncmp(src, "{.}", 3) != 0 && strncmp(src, "$GRAMEXPATH", 11) != 0)
         gx_diag_add(d, GX_WARN, path->file, path->line,
                     "url %s: path '%s' is not under $YAMLPATH/, so it depends on the directory "
                     "Gramex runs in; write $YAMLPATH/...", rt->name, src);
+}
+
+/* Gramex's handler names, for "did you mean" on a typo. */
+static const char *const gramex_handlers[] = {
+    "FileHandler", "FunctionHandler", "FormHandler", "ProxyHandler", "WebSocketHandler",
+    "DriveHandler", "UploadHandler", "JSONHandler", "ProcessHandler", "PPTXHandler",
+    "CaptureHandler", "MLHandler", "MLPredictor", "FilterHandler", "ComicHandler",
+    "OpenAPIHandler", "MessageHandler", "ModelHandler", "QueryHandler", "DataHandler",
+    "SimpleAuth", "GoogleAuth", "LDAPAuth", "DBAuth", "SMSAuth", "EmailAuth", "OAuth2",
+    "LogoutHandler", "IntegratedAuth", "SAMLAuth", "TwitterAuth", "FacebookAuth",
+    "AuthHandler", "BaseHandler", "SetupFailedHandler", "ChatGPTHandler", "GramexChartHandler",
+    NULL
+};
+
+static int edit_distance(const char *a, const char *b)
+{
+    int row[64], i, j, la = (int)strlen(a), lb = (int)strlen(b);
+    if (la >= 63 || lb >= 63)
+        return 99;
+    for (j = 0; j <= lb; j++)
+        row[j] = j;
+    for (i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            int up = row[j], best = diag + (apr_tolower(a[i - 1]) != apr_tolower(b[j - 1]));
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* The Gramex handler a name is a typo of (1-2 edits), or NULL. Dotted names
+ * (module.Class) are Python classes, never typos. */
+static const char *misspelt_handler(const char *name)
+{
+    int i;
+    if (strchr(name, '.'))
+        return NULL;
+    for (i = 0; gramex_handlers[i]; i++)
+        if (strcmp(name, gramex_handlers[i]) == 0)
+            return NULL;
+    for (i = 0; gramex_handlers[i]; i++) {
+        int n = edit_distance(name, gramex_handlers[i]);
+        if (n <= 2 && n * 4 <= (int)strlen(name))
+            return gramex_handlers[i];
+    }
+    return NULL;
 }
 
 static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_node,
@@ -519,7 +601,7 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
 {
     gx_route *rt = apr_pcalloc(p, sizeof(*rt));
     const gx_node *pattern, *handler, *prio, *kwargs;
-    int alias;
+    int alias, typo = 0;
     const char *canon;
 
     rt->name = gx_key_text(name_node);
@@ -613,30 +695,38 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
             return NULL;        /* an error was reported */
     }
     else if (strcmp(canon, "ProxyHandler") == 0) {
-        static const char *const schemes[] = {"http://", "https://", "ws://", "wss://", NULL};
-        int known = 0, k;
+        const gx_node *u = gx_map_get(rt->kwargs, "url");
+        const char *why;
         rt->kind = GX_KIND_PROXY;
-        rt->target = gx_scalar_text(p, gx_map_get(rt->kwargs, "url"));
+        rt->target = gx_scalar_text(p, u);
         if (!rt->target || !*rt->target) {
             gx_diag_add(d, GX_ERROR, rt->file, rt->line,
                         "url %s: ProxyHandler needs kwargs.url; add url: http://host:port/path",
                         rt->name);
             return NULL;
         }
-        for (k = 0; schemes[k] && !known; k++)
-            known = !strncasecmp(rt->target, schemes[k], strlen(schemes[k]));
-        if (!known || !rt->target[strcspn(rt->target, ":") + 3]
-            || rt->target[strcspn(rt->target, ":") + 3] == '/') {
-            const gx_node *u = gx_map_get(rt->kwargs, "url");
+        /* the url and request_headers checked (both reported);
+         * prepare:/modify:/{handler...} need Python */
+        why = rt->target[0] == '/' ? NULL : gx_url_parse(p, rt->target, GX_URL_TEMPLATE, NULL);
+        if (why)
             gx_diag_add(d, GX_ERROR, u->file, u->line,
-                        "url %s: ProxyHandler url '%s' is not an http://, https://, ws:// or "
-                        "wss:// URL with a host; write e.g. http://127.0.0.1:8000/{0}",
-                        rt->name, rt->target);
+                        "url %s: ProxyHandler url '%s' %s; write e.g. "
+                        "http://127.0.0.1:8000/{0}", rt->name, gx_printable(p, rt->target), why);
+        rt->proxy = gx_proxy_conf_make(p, rt->kwargs, rt->name, d);
+        if (why || !rt->proxy)
             return NULL;
+        if (rt->target[0] == '/') {
+            /* Tornado's client refuses a url without a host, so Gramex
+             * answers these itself (its tests use one with on_message:) */
+            rt->kind = GX_KIND_UPSTREAM;
+            rt->upstream_reason = "its url has no host (Gramex answers it)";
+            if (o->has_upstream)
+                gx_diag_add(d, GX_WARN, u->file, u->line, "url %s: ProxyHandler url '%s' has "
+                            "no host, so GramexUpstream answers it; write http://host:port%s to "
+                            "have Apache proxy it", rt->name, gx_printable(p, rt->target),
+                            gx_printable(p, rt->target));
         }
-        /* prepare:/modify:/{handler...} need Python: the url goes to Gramex */
-        rt->proxy = gx_proxy_conf_make(p, rt->kwargs);
-        if (rt->proxy->needs_gramex) {
+        else if (rt->proxy->needs_gramex) {
             rt->kind = GX_KIND_UPSTREAM;
             rt->upstream_reason = rt->proxy->needs_gramex;
         }
@@ -656,6 +746,14 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
         rt->kind = GX_KIND_UPSTREAM;
         rt->websocket = strcmp(canon, "WebSocketHandler") == 0;
         rt->upstream_reason = apr_psprintf(p, "%s runs Python", rt->handler);
+        if ((canon = misspelt_handler(rt->handler)) != NULL) {
+            rt->upstream_reason = apr_psprintf(p, "handler %s is not a Gramex handler (did you "
+                                               "mean %s?)", rt->handler, canon);
+            gx_diag_add(d, GX_WARN, handler->file, handler->line,
+                        "url %s: handler %s is not a Gramex handler; did you mean %s?",
+                        rt->name, rt->handler, canon);
+            typo = 1;
+        }
     }
     if (rt->kind != GX_KIND_UPSTREAM && gx_map_get(rt->kwargs, "auth")
         && gx_truthy(gx_map_get(rt->kwargs, "auth"))) {
@@ -665,7 +763,7 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
     if (rt->kind != GX_KIND_FILE)
         rt->headers = header_rules(p, gx_map_get(rt->kwargs, "headers"), 0,
                                    apr_psprintf(p, "url %s", rt->name), d);
-    if (rt->kind == GX_KIND_UPSTREAM && !o->has_upstream)
+    if (rt->kind == GX_KIND_UPSTREAM && !o->has_upstream && !typo)
         gx_diag_add(d, GX_WARN, rt->file, rt->line,
                     "url %s (%s): %s, which Apache cannot do; it answers 503 until "
                     "GramexUpstream points at a running Gramex", rt->name, rt->handler,

@@ -30,6 +30,9 @@ typedef struct {
     const char *run_dir;            /* normalised */
     apr_array_header_t *files;
     apr_array_header_t *stack;      /* normalised paths of files being imported */
+    const char *apps;               /* $GRAMEXAPPS as found or given, or NULL */
+    const char *apps_missing;       /* "$GRAMEXAPPS/" when not found, else NULL */
+    apr_array_header_t *apps_skipped;   /* "file:line (path)" of imports under it */
 } loader;
 
 /* ---- paths --------------------------------------------------------------- */
@@ -219,13 +222,26 @@ static int condition_value(const char *expr, int *truth)
     return 0;
 }
 
-static int apply_conditions(loader *L, gx_node *node)
+static int is_python_section(const gx_node *key)
+{
+    int i;
+    for (i = 0; key->type == GX_STR && python_sections[i]; i++)
+        if (!strcmp(key->str, python_sections[i]))
+            return 1;
+    return 0;
+}
+
+/* At a file's top level, conditions inside sections only Gramex's Python
+ * runs (e.g. the logviewer app's `schedule:` keys) are left to Gramex:
+ * Apache ignores those sections, so their conditions cannot matter here. */
+static int apply_conditions(loader *L, gx_node *node, int top)
 {
     int i, ok = 1;
     if (!node || (node->type != GX_MAP && node->type != GX_LIST))
         return 1;
     for (i = 0; i < node->n; i++)
-        ok &= apply_conditions(L, node->vals[i]);
+        if (!(top && node->type == GX_MAP && is_python_section(node->keys[i])))
+            ok &= apply_conditions(L, node->vals[i], 0);
     if (node->type != GX_MAP)
         return ok;
     for (i = 0; i < node->n; ) {
@@ -281,6 +297,15 @@ static gx_node *open_yaml(loader *L, const char *path, const gx_node *entry_vars
     const char *dir = parent_dir(L->p, path);
     int i;
 
+    if (st == GX_YAML_MISSING && L->apps_missing
+        && !strncmp(normalized(L->p, path), L->apps_missing, strlen(L->apps_missing))) {
+        /* one warning for all of them, at the end of the load */
+        APR_ARRAY_PUSH(L->apps_skipped, const char *) =
+            apr_psprintf(L->p, "%s:%d (%s)", importer ? importer : "?", importer_line,
+                         normalized(L->p, path) + strlen(L->apps_missing));
+        record_file(L, path);
+        return gx_map_new(L->p, path, 0);
+    }
     if (st == GX_YAML_MISSING) {
         gx_diag_add(L->d, GX_WARN, importer, importer_line, "Missing config: %s (imported "
                     "here); it is skipped. Fix the path or remove the import",
@@ -316,7 +341,7 @@ static gx_node *open_yaml(loader *L, const char *path, const gx_node *entry_vars
     for (i = 0; i < kw->n; i++)
         gx_map_set_node(L->p, L->vars, kw->keys[i], kw->vals[i]);
 
-    if (!apply_variables_section(L, conf) || !apply_conditions(L, conf)
+    if (!apply_variables_section(L, conf) || !apply_conditions(L, conf, 1)
         || !gx_vars_substitute_tree(L->p, L->vars, conf, L->d))
         return NULL;
     return conf;
@@ -661,11 +686,70 @@ static void check_sections(loader *L, const gx_node *conf)
     }
 }
 
+/* ---- $GRAMEXAPPS ------------------------------------------------------------ */
+
+/* Where pip, Debian and conda put the `gramex` package. */
+const char *const gx_gramexapps_places[] = {
+    "/usr/local/lib/python3*/dist-packages/gramex/apps",
+    "/usr/lib/python3/dist-packages/gramex/apps",
+    "/usr/local/lib/python3*/site-packages/gramex/apps",
+    "/usr/lib/python3*/site-packages/gramex/apps",
+    "/opt/conda/lib/python3*/site-packages/gramex/apps",
+    NULL};
+
+static int is_dir(apr_pool_t *p, const char *path)
+{
+    apr_finfo_t fi;
+    return apr_stat(&fi, path, APR_FINFO_TYPE, p) == APR_SUCCESS && fi.filetype == APR_DIR;
+}
+
+const char *gx_find_gramexapps(apr_pool_t *p, const char *const *env, const char *const *places)
+{
+    int i, j;
+    for (i = 0; env && env[i]; i++)
+        if (!strncmp(env[i], "GRAMEXAPPS=", 11) && env[i][11] && is_dir(p, env[i] + 11))
+            return normalized(p, env[i] + 11);
+    for (i = 0; places && places[i]; i++) {
+        apr_array_header_t *found;
+        if (!strchr(places[i], '*')) {
+            if (is_dir(p, places[i]))
+                return normalized(p, places[i]);
+            continue;
+        }
+        found = gx_glob(p, "", places[i]);
+        for (j = found->nelts - 1; j >= 0; j--)
+            if (is_dir(p, APR_ARRAY_IDX(found, j, const char *)))
+                return normalized(p, APR_ARRAY_IDX(found, j, const char *));
+    }
+    return NULL;
+}
+
+static void warn_apps_skipped(loader *L)
+{
+    char *list = apr_pstrdup(L->p, "");
+    int i;
+    if (!L->apps_skipped->nelts)
+        return;
+    for (i = 0; i < L->apps_skipped->nelts; i++)
+        list = apr_pstrcat(L->p, list, i ? ", " : "",
+                           APR_ARRAY_IDX(L->apps_skipped, i, const char *), NULL);
+    gx_diag_add(L->d, GX_WARN, NULL, 0, "Gramex's bundled apps ($GRAMEXAPPS) were not found "
+                "(no GRAMEXAPPS environment variable, no gramex Python package at the usual "
+                "places), so %d import%s of them %s skipped: %s. Set GramexApps to the apps/ "
+                "directory of the gramex package, e.g. GramexApps "
+                "/usr/local/lib/python3.11/dist-packages/gramex/apps",
+                L->apps_skipped->nelts, L->apps_skipped->nelts == 1 ? "" : "s",
+                L->apps_skipped->nelts == 1 ? "is" : "are", list);
+}
+
 static void initial_variables(loader *L, const gx_load_opts *o)
 {
     int i;
     char host[256];
     const char *gramexpath = o->gramexpath ? o->gramexpath : ".";
+    const char *apps = o->gramexapps ? o->gramexapps
+        : gx_find_gramexapps(L->p, o->env, o->gramexapps_places ? o->gramexapps_places
+                                                                 : gx_gramexapps_places);
     for (i = 0; o->env && o->env[i]; i++) {
         const char *eq = strchr(o->env[i], '=');
         if (eq && eq > o->env[i])
@@ -675,7 +759,15 @@ static void initial_variables(loader *L, const gx_load_opts *o)
         for (i = 0; i < o->secrets->n; i++)
             gx_map_set_node(L->p, L->vars, o->secrets->keys[i], o->secrets->vals[i]);
     gx_vars_set_str(L->p, L->vars, "GRAMEXPATH", gramexpath);
-    gx_vars_set_str(L->p, L->vars, "GRAMEXAPPS", apr_pstrcat(L->p, gramexpath, "/apps", NULL));
+    L->apps = apps;
+    if (!apps) {
+        char *abs = NULL;       /* imports name absolute paths: compare like with like */
+        if (apr_filepath_merge(&abs, L->run_dir, apr_pstrcat(L->p, gramexpath, "/apps", NULL),
+                               APR_FILEPATH_NATIVE, L->p) == APR_SUCCESS)
+            L->apps_missing = apr_pstrcat(L->p, abs, "/", NULL);
+    }
+    gx_vars_set_str(L->p, L->vars, "GRAMEXAPPS", apps ? apps
+                    : apr_pstrcat(L->p, gramexpath, "/apps", NULL));
     if (o->hostname)
         gx_vars_set_str(L->p, L->vars, "GRAMEXHOST", o->hostname);
     else if (apr_gethostname(host, sizeof(host), L->p) == APR_SUCCESS)
@@ -703,6 +795,7 @@ gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *
     L.vars = gx_vars_new(p);
     L.files = apr_array_make(p, 8, sizeof(const char *));
     L.stack = apr_array_make(p, 8, sizeof(const char *));
+    L.apps_skipped = apr_array_make(p, 4, sizeof(const char *));
     L.run_dir = normalized(p, o->run_dir ? o->run_dir : parent_dir(p, app_yaml));
     initial_variables(&L, o);
 
@@ -726,9 +819,11 @@ gx_loaded *gx_load_app(apr_pool_t *p, const char *app_yaml, const gx_load_opts *
         return NULL;
     }
     app = load_layer(&L, app_yaml);
+    warn_apps_skipped(&L);
     if (!app)
         return NULL;
     out = apr_pcalloc(p, sizeof(*out));
+    out->gramexapps = L.apps;
     out->config = source ? source : gx_map_new(p, NULL, 0);
     gx_merge_overwrite_shared(p, out->config, app);   /* the app tree is not reused */
     prune(out->config);
@@ -750,6 +845,7 @@ gx_loaded *gx_loaded_clone(apr_pool_t *p, const gx_loaded *l)
     c->files = apr_array_make(p, l->files->nelts, sizeof(const char *));
     for (i = 0; i < l->files->nelts; i++)
         APR_ARRAY_PUSH(c->files, const char *) = apr_pstrdup(p, APR_ARRAY_IDX(l->files, i, const char *));
+    c->gramexapps = l->gramexapps ? apr_pstrdup(p, l->gramexapps) : NULL;
     c->source_files = apr_hash_make(p);
     for (hi = apr_hash_first(p, l->source_files); hi; hi = apr_hash_next(hi)) {
         const void *k;

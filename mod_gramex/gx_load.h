@@ -20,6 +20,8 @@ typedef struct {
     const gx_node *secrets;     /* mapping of secret variables (may be NULL) */
     const char *hostname;       /* $GRAMEXHOST; NULL = apr_gethostname */
     const char *gramexdata;     /* default $GRAMEXDATA if env/secrets lack it */
+    const char *gramexapps;     /* $GRAMEXAPPS (GramexApps); NULL = gx_find_gramexapps */
+    const char *const *gramexapps_places;  /* for that search; NULL = gx_gramexapps_places */
 } gx_load_opts;
 
 /* Every file the load read (absolute paths, in load order), for status pages
@@ -29,7 +31,20 @@ typedef struct {
     apr_array_header_t *files;       /* const char * */
     gx_node *variables;              /* final variable table (mapping) */
     apr_hash_t *source_files;        /* files of the source (base) layer: ours, not the app's */
+    const char *gramexapps;          /* the $GRAMEXAPPS used; NULL if none was found */
 } gx_loaded;
+
+/* $GRAMEXAPPS is Gramex's bundled apps (ui, admin2, filemanager, ...): the
+ * apps/ directory of the installed `gramex` Python package. Without an
+ * explicit directory it is found, at config time and without running
+ * Python, as the first directory of: the GRAMEXAPPS environment variable,
+ * then each of `places` (globs; '*' in one component, the last match in
+ * sort order wins, e.g. python3.11 over python3.9). NULL if none exists.
+ * When none is found, every import under $GRAMEXAPPS is skipped with ONE
+ * warning that lists them and names the GramexApps directive. */
+extern const char *const gx_gramexapps_places[];
+const char *gx_find_gramexapps(apr_pool_t *p, const char *const *env,
+                               const char *const *places);
 
 /* Returns NULL only if an error made the config unusable (errors are in d).
  * Callers must still check d->errors: any error means "refuse this config". */

@@ -48,18 +48,91 @@ static const char *text(apr_pool_t *p, const gx_node *v)
     return gx_scalar_text(p, v);
 }
 
-static void request_headers(apr_pool_t *p, gx_proxy_conf *c, const gx_node *rh)
+/* RFC 7230 tchar */
+static int is_tchar(unsigned char c)
 {
+    return apr_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+const char *gx_proxy_header_name_problem(const char *name)
+{
+    static const char *const owned[] = {"Host", "Content-Length", "Transfer-Encoding",
+                                        "Connection", "Upgrade", "TE", "Keep-Alive", NULL};
+    const unsigned char *c = (const unsigned char *)name;
     int i;
+    if (!*c)
+        return "is empty; write a header name such as X-Api-Key";
+    for (; *c; c++)
+        if (!is_tchar(*c))
+            return "is not a header name (letters, digits and !#$%&'*+-.^_`|~ only); "
+                   "write a header name such as X-Api-Key";
+    for (i = 0; owned[i]; i++)
+        if (!strcasecmp(name, owned[i]))
+            return "is set by mod_proxy for the message it sends (a value here could split "
+                   "or smuggle requests); remove it";
+    if (!strncasecmp(name, "Proxy-", 6))
+        return "is for this proxy hop, not the target; remove it (a credential for the "
+               "target goes in Authorization)";
+    return NULL;
+}
+
+const char *gx_proxy_header_value_problem(const char *value)
+{
+    const unsigned char *c;
+    for (c = (const unsigned char *)value; *c; c++)
+        if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+            return "has a control character (CR, LF or another byte below 0x20): it could "
+                   "start another header or request; write the value on one line";
+    return NULL;
+}
+
+const char *gx_printable(apr_pool_t *p, const char *s)
+{
+    apr_array_header_t *o = apr_array_make(p, 64, 1);
+    const unsigned char *c;
+    for (c = (const unsigned char *)s; *c; c++) {
+        const char *esc = NULL;
+        char hex[5];
+        if (*c == '\r') esc = "\\r";
+        else if (*c == '\n') esc = "\\n";
+        else if (*c == '\t') esc = "\\t";
+        else if (*c == '"') esc = "\\\"";
+        else if (*c == '\\') esc = "\\\\";
+        else if (*c < 0x20 || *c == 0x7f) {
+            apr_snprintf(hex, sizeof(hex), "\\x%02X", *c);
+            esc = hex;
+        }
+        if (esc)
+            while (*esc)
+                *(char *)apr_array_push(o) = *esc++;
+        else
+            *(char *)apr_array_push(o) = (char)*c;
+    }
+    return apr_pstrmemdup(p, o->elts, o->nelts);
+}
+
+/* request_headers: each name and value checked, so nothing in gramex.yaml
+ * can add a header line or reframe the request (issue 8). */
+static int request_headers(apr_pool_t *p, gx_proxy_conf *c, const gx_node *rh,
+                           const char *url, gx_diags *d)
+{
+    int i, ok = 1;
     if (!rh || rh->type != GX_MAP)
-        return;
+        return 1;
     for (i = 0; i < rh->n; i++) {
         const gx_node *k = rh->keys[i], *v = rh->vals[i];
-        const char *name = text(p, k), *value;
+        const char *name = text(p, k), *value, *why;
         if (!name)
             continue;
         if (!strcmp(name, "*")) {
             c->pass_all = gx_truthy(v);
+            continue;
+        }
+        if ((why = gx_proxy_header_name_problem(name))) {
+            if (d)
+                gx_diag_add(d, GX_ERROR, k->file, k->line, "url %s: request_headers name "
+                            "\"%s\" %s", url, gx_printable(p, name), why);
+            ok = 0;
             continue;
         }
         if (v && v->type == GX_BOOL && v->i) {
@@ -67,6 +140,13 @@ static void request_headers(apr_pool_t *p, gx_proxy_conf *c, const gx_node *rh)
             continue;
         }
         value = text(p, v);
+        if (value && (why = gx_proxy_header_value_problem(value))) {
+            if (d)
+                gx_diag_add(d, GX_ERROR, v->file, v->line, "url %s: request_headers.%s "
+                            "\"%s\" %s", url, name, gx_printable(p, value), why);
+            ok = 0;
+            continue;
+        }
         if (!value || has_field(value)) {
             c->needs_gramex = apr_psprintf(p, "request_headers.%s is formatted with the handler",
                                            name);
@@ -78,6 +158,7 @@ static void request_headers(apr_pool_t *p, gx_proxy_conf *c, const gx_node *rh)
             h->value = literal(p, value);
         }
     }
+    return ok;
 }
 
 static gx_query_param *param(apr_array_header_t *params, apr_pool_t *p, const char *name)
@@ -120,13 +201,15 @@ static void defaults(apr_pool_t *p, gx_proxy_conf *c, const gx_node *def)
     }
 }
 
-gx_proxy_conf *gx_proxy_conf_make(apr_pool_t *p, const gx_node *kwargs)
+gx_proxy_conf *gx_proxy_conf_make(apr_pool_t *p, const gx_node *kwargs, const char *name,
+                                  gx_diags *d)
 {
     gx_proxy_conf *c = apr_pcalloc(p, sizeof(*c));
     c->pass = apr_array_make(p, 2, sizeof(const char *));
     c->set = apr_array_make(p, 2, sizeof(gx_proxy_header));
     c->defaults = apr_array_make(p, 2, sizeof(gx_query_param));
-    request_headers(p, c, gx_map_get(kwargs, "request_headers"));
+    if (!request_headers(p, c, gx_map_get(kwargs, "request_headers"), name, d))
+        return NULL;
     defaults(p, c, gx_map_get(kwargs, "default"));
     if (gx_truthy(gx_map_get(kwargs, "prepare")))
         c->needs_gramex = "prepare: runs Python on the request";
@@ -270,4 +353,189 @@ int gx_proxy_forwards(const gx_proxy_conf *c, const char *name)
         if (!strcasecmp(APR_ARRAY_IDX(c->pass, i, const char *), name))
             return 1;
     return 0;
+}
+
+/* ---- URLs written into httpd config and request lines ---------------------- */
+
+/* RFC 3986 dec-octet "." dec-octet "." dec-octet "." dec-octet */
+static int ipv4_ok(const char *s, apr_size_t n)
+{
+    apr_size_t i = 0;
+    int part;
+    for (part = 0; part < 4; part++) {
+        apr_size_t start = i;
+        int v = 0;
+        while (i < n && apr_isdigit(s[i]) && i - start < 3)
+            v = v * 10 + (s[i++] - '0');
+        if (i == start || v > 255 || (i - start > 1 && s[start] == '0'))
+            return 0;
+        if (part < 3 && (i >= n || s[i++] != '.'))
+            return 0;
+    }
+    return i == n;
+}
+
+/* RFC 3986 IPv6address (no zone id, no IPvFuture) */
+static int ipv6_ok(const char *s, apr_size_t n)
+{
+    apr_size_t i = 0;
+    int groups = 0, gap = 0;
+    if (n >= 2 && s[0] == ':' && s[1] == ':') {
+        gap = 1;
+        i = 2;
+    }
+    while (i < n) {
+        apr_size_t j = i;
+        while (j < n && apr_isxdigit(s[j]) && j - i < 5)
+            j++;
+        if (j < n && s[j] == '.') {         /* a trailing IPv4 is two groups */
+            if (!ipv4_ok(s + i, n - i))
+                return 0;
+            groups += 2;
+            break;
+        }
+        if (j == i || j - i > 4)
+            return 0;
+        groups++;
+        if (j == n)
+            break;
+        if (s[j] != ':')
+            return 0;
+        if (j + 1 < n && s[j + 1] == ':') {
+            if (gap)
+                return 0;
+            gap = 1;
+            i = j + 2;
+        }
+        else if (j + 1 == n)
+            return 0;
+        else
+            i = j + 1;
+    }
+    return gap ? groups <= 7 : groups == 8;
+}
+
+/* RFC 3986 reg-name without pct-encoded: unreserved / sub-delims */
+static int regname_ok(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+    if (!n)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!apr_isalnum(s[i]) && !strchr("-._~!$&'()*+,;=", s[i]))
+            return 0;
+    return 1;
+}
+
+/* path and query: pchar / "/" / "?" with valid %XX; '{' '}' in templates;
+ * '[' ']' in the query (a[]=1), which is re-encoded before it is sent */
+static const char *rest_problem(apr_pool_t *p, const char *s, int flags)
+{
+    int in_query = 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '?')
+            in_query = 1;
+        if (apr_isalnum(c) || strchr("-._~!$&'()*+,;=:@/?", c))
+            continue;
+        if ((flags & GX_URL_TEMPLATE) && (c == '{' || c == '}'))
+            continue;
+        if (in_query && (c == '[' || c == ']'))
+            continue;
+        if (c == '%') {
+            if (apr_isxdigit(s[1]) && apr_isxdigit(s[2])) {
+                s += 2;
+                continue;
+            }
+            return "has a '%' that is not a %XX escape; write % as %25";
+        }
+        if (c == '#')
+            return "has a #fragment, which is never sent to a server; remove it";
+        if (c < 0x20 || c == 0x7f)
+            return "has a control character (CR, LF, ...) in its path or query; "
+                   "percent-encode it (%0D, %0A)";
+        if (c == ' ')
+            return "has a space in its path or query; write it as %20";
+        if (c >= 0x80)
+            return "has a non-ASCII character in its path or query; percent-encode its "
+                   "UTF-8 bytes (%C3%A9 for \\u00e9)";
+        return apr_psprintf(p, "has '%c' in its path or query, which a URL cannot hold as it "
+                            "is; write it as %%%02X", c, c);
+    }
+    return NULL;
+}
+
+static const char *scheme_problem(int flags)
+{
+    return flags & GX_URL_HTTP_ONLY ? "is not an http:// or https:// URL"
+                                    : "is not an http://, https://, ws:// or wss:// URL";
+}
+
+const char *gx_url_parse(apr_pool_t *p, const char *url, int flags, gx_url *out)
+{
+    static const char *const schemes[] = {"http", "https", "ws", "wss", NULL};
+    const char *sep = strstr(url, "://"), *auth, *end, *host_end, *why;
+    gx_url u = {0};
+    apr_size_t hl;
+    int i;
+
+    for (i = 0; sep && schemes[i]; i++)
+        if ((apr_size_t)(sep - url) == strlen(schemes[i])
+            && !strncasecmp(url, schemes[i], sep - url))
+            u.scheme = schemes[i];
+    if (!u.scheme || ((flags & GX_URL_HTTP_ONLY) && u.scheme[0] == 'w'))
+        return scheme_problem(flags);
+    auth = sep + 3;
+    end = auth + strcspn(auth, "/?#");
+    if (end == auth)
+        return apr_pstrcat(p, scheme_problem(flags), " with a host", NULL);
+    if (memchr(auth, '@', end - auth))
+        return "has user:password@ in it, which Apache does not send; remove it and send the "
+               "credential with request_headers: {Authorization: ...}";
+    if (memchr(auth, '{', end - auth) || memchr(auth, '}', end - auth))
+        return "has a {field} in its host: a request could pick the server; write the host "
+               "itself";
+    if (*auth == '[') {
+        host_end = memchr(auth, ']', end - auth);
+        if (!host_end || !ipv6_ok(auth + 1, host_end - auth - 1))
+            return "has a host in [ ] that is not an IPv6 address; write e.g. [::1]";
+        host_end++;
+    }
+    else {
+        host_end = memchr(auth, ':', end - auth);
+        if (!host_end)
+            host_end = end;
+        hl = host_end - auth;
+        if (!regname_ok(auth, hl))
+            return "has a host that is not a name or an IP address (letters, digits, "
+                   "'-' and '.'; no spaces, quotes, %XX or control characters); write e.g. "
+                   "http://127.0.0.1:8000/";
+    }
+    u.host = apr_pstrmemdup(p, auth, host_end - auth);
+    if (host_end < end) {
+        const char *d;
+        apr_int64_t port = 0;
+        if (*host_end != ':')
+            return "has text after its host; write scheme://host:port/path";
+        for (d = host_end + 1; d < end; d++) {
+            if (!apr_isdigit(*d) || d - host_end > 5)
+                return "has a port that is not a number from 1 to 65535";
+            port = port * 10 + (*d - '0');
+        }
+        if (port < 1 || port > 65535)
+            return "has a port that is not a number from 1 to 65535";
+        u.port = apr_pstrmemdup(p, host_end + 1, end - host_end - 1);
+    }
+    if ((why = rest_problem(p, end, flags)))
+        return why;
+    u.rest = end;
+    if (out)
+        *out = u;
+    return NULL;
+}
+
+const char *gx_url_origin(apr_pool_t *p, const gx_url *u)
+{
+    return apr_pstrcat(p, u->scheme, "://", u->host, u->port ? ":" : "", u->port ? u->port : "",
+                       NULL);
 }

@@ -41,6 +41,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->gramexpath = add->gramexpath ? add->gramexpath : base->gramexpath;
     c->upstreams = add->upstreams ? add->upstreams : base->upstreams;
     c->upstream_target = add->upstream_target ? add->upstream_target : base->upstream_target;
+    c->gramexapps = add->gramexapps ? add->gramexapps : base->gramexapps;
     return c;
 }
 
@@ -128,6 +129,24 @@ static const char *set_gramexpath(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+/* GramexApps DIR: $GRAMEXAPPS, Gramex's bundled apps (the gramex package's
+ * apps/). Without it, gx_load finds one (GRAMEXAPPS, then site-packages). */
+static const char *set_gramexapps(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    gx_server_conf *c = gx_sconf(cmd->server);
+    apr_finfo_t fi;
+    (void)dummy;
+    c->gramexapps = relative_to_conf(cmd, arg);
+    if (!c->gramexapps || apr_stat(&fi, c->gramexapps, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || fi.filetype != APR_DIR)
+        return apr_psprintf(cmd->pool, "GramexApps: '%s' is not a directory; give the apps/ "
+                            "directory of the gramex Python package (python3 -c \"import "
+                            "gramex, os; print(os.path.dirname(gramex.__file__))\" shows where "
+                            "it is), e.g. /usr/local/lib/python3.11/dist-packages/gramex/apps",
+                            arg);
+    return NULL;
+}
+
 /* GramexUpstream URL...: checked and turned into a worker or a sticky
  * balancer while the file is read; GramexUpstreamTarget records it. */
 static const char *read_upstream(cmd_parms *cmd, void *dummy, const char *args)
@@ -139,11 +158,11 @@ static const char *read_upstream(cmd_parms *cmd, void *dummy, const char *args)
     int i;
     (void)dummy;
     while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
-        apr_uri_t uri;
-        if (apr_uri_parse(cmd->pool, word, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
-            || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme, "https")))
-            return apr_psprintf(cmd->pool, "GramexUpstream: '%s' is not an http:// or https:// "
-                                "URL; write e.g. GramexUpstream http://127.0.0.1:9988", word);
+        /* written into <Proxy> and BalancerMember lines: only safe URLs */
+        const char *why = gx_url_parse(cmd->temp_pool, word, GX_URL_HTTP_ONLY, NULL);
+        if (why)
+            return apr_psprintf(cmd->pool, "GramexUpstream: '%s' %s; write e.g. GramexUpstream "
+                                "http://127.0.0.1:9988", gx_printable(cmd->temp_pool, word), why);
         APR_ARRAY_PUSH(urls, const char *) = word;
     }
     if (!urls->nelts)
@@ -189,6 +208,8 @@ static const command_rec gramex_cmds[] = {
                   "written by GramexConfig: the resolved path and where it was given"),
     AP_INIT_TAKE1("GramexPath", set_gramexpath, NULL, RSRC_CONF,
                   "$GRAMEXPATH: directory holding deploy.yaml and the base gramex.yaml"),
+    AP_INIT_TAKE1("GramexApps", set_gramexapps, NULL, RSRC_CONF,
+                  "$GRAMEXAPPS: Gramex's bundled apps, the gramex package's apps/ directory"),
     AP_INIT_RAW_ARGS("GramexUpstream", read_upstream, NULL, RSRC_CONF | EXEC_ON_READ,
                      "URL(s) of the Gramex process(es) that run Python handlers"),
     AP_INIT_TAKE_ARGV("GramexUpstreamTarget", set_upstream_target, NULL, RSRC_CONF,
@@ -228,6 +249,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     gx_register_request_hooks(p);
     gx_register_proxy_hooks(p);
+    gx_register_status_hooks(p);
 }
 
 #if defined(__GNUC__)

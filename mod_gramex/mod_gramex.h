@@ -33,6 +33,17 @@ typedef struct {
     gx_app *app;                /* loaded at check_config, pconf lifetime */
     gx_diags *diags;            /* what loading it reported */
     const char *app_source;     /* how the app was found, for the startup log */
+    const char *gramexapps;     /* GramexApps ($GRAMEXAPPS), NULL = find it */
+    /* mod_gramex_load.c: discovery and reload state, for the log and status page */
+    const char *looked_for;     /* where an app was looked for (when none was found) */
+    const char *vhost_name;     /* "name:port (file:line)" */
+    apr_time_t loaded_at;       /* when c->app was loaded (an older generation if kept) */
+    const char *reload_error;   /* the last restart's load failed: first error; the app
+                                   served is the last good one (or none: closed) */
+    const char *secrets_file;   /* the app's .secrets.yaml (may not exist) */
+    gx_diags *found_diags;      /* main server: discovery warnings (ambiguous, dangling) */
+    apr_array_header_t *app_dirs;   /* '/'-terminated: the app's directories and url roots,
+                                       whose files only the app's urls may serve */
 } gx_server_conf;
 
 /* Per-request state, from translate_name to the handler: the core's
@@ -64,6 +75,8 @@ void gx_log_apps(apr_pool_t *ptemp, server_rec *s);
 
 /* mod_gramex_access.c: grants for the apps' directories, Apache's config never served */
 int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+/* r->filename lies in one of the server's app directories */
+int gx_in_app_dirs(const request_rec *r);
 
 /* mod_gramex_request.c: request hooks */
 void gx_register_request_hooks(apr_pool_t *p);
@@ -73,6 +86,7 @@ int gx_listing_handler(request_rec *r);
 
 /* mod_gramex_status.c: SetHandler gramex-status */
 int gx_status_handler(request_rec *r);
+void gx_register_status_hooks(apr_pool_t *p);
 
 /* mod_gramex_proxy.c: PROXY and UPSTREAM decisions -> mod_proxy. */
 int gx_proxy_dispatch(request_rec *r, gx_request *gr);

@@ -143,7 +143,7 @@ static int grant(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, apr_array_
     ap_directive_t *tree = NULL;
     cmd_parms parms;
     const char *err;
-    int i, before = sconf->sec_dir->nelts;
+    int i, before;
 
     for (i = 0; i < dirs->nelts; i++) {
         APR_ARRAY_PUSH(lines, const char *) = apr_psprintf(ptemp, "<Directory \"%s\">",
@@ -156,6 +156,10 @@ static int grant(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, apr_array_
             APR_ARRAY_PUSH(lines, const char *) = "EnableSendfile On";
         APR_ARRAY_PUSH(lines, const char *) = "</Directory>";
     }
+    /* vhosts share the main server's section array (apr_array_append copies
+     * only the header): adding to it in place would change theirs */
+    sconf->sec_dir = apr_array_copy(pconf, sconf->sec_dir);
+    before = sconf->sec_dir->nelts;
     memset(&parms, 0, sizeof(parms));
     parms.limited = -1;
     parms.server = s;
@@ -203,37 +207,68 @@ static int under_any(apr_pool_t *p, const apr_array_header_t *dirs, const char *
     return 0;
 }
 
-/* Once per app: refuse urls whose root holds Apache's configuration, warn
- * about urls outside the app's directories, protect the config files. */
-static void check_roots(apr_pool_t *pconf, server_rec *s, gx_app *app, apr_array_header_t *dirs,
-                        apr_hash_t *config_files, apr_hash_t *config_dirs)
+/* Our base layer's catch-all (Gramex's `default` url) serves the run
+ * directory: never where Apache's configuration lives. */
+static int is_base_layer_url(const gx_app *app, const gx_route *rt)
+{
+    return rt->file && app->loaded->source_files
+           && apr_hash_get(app->loaded->source_files, rt->file, APR_HASH_KEY_STRING);
+}
+
+/* Once per app: protect the config files, drop the catch-all where config
+ * lives, warn about urls outside the app's directories (logged with the
+ * app's other diagnostics once the error log is open). */
+static void check_roots(apr_pool_t *pconf, gx_app *app, apr_array_header_t *dirs,
+                        apr_hash_t *config_files, apr_hash_t *config_dirs, gx_diags *d)
 {
     int i;
     apr_hash_index_t *hi;
     for (hi = apr_hash_first(pconf, config_files); hi; hi = apr_hash_next(hi)) {
         const void *k;
         apr_hash_this(hi, &k, NULL, NULL);
-        apr_hash_set(app->protected_files, k, APR_HASH_KEY_STRING, "");
+        apr_hash_set(app->protected_files, apr_pstrdup(pconf, k), APR_HASH_KEY_STRING, "");
     }
     for (i = 0; i < app->routes->nelts; i++) {
         gx_route *rt = APR_ARRAY_IDX(app->routes, i, gx_route *);
         if (rt->kind != GX_KIND_FILE || !rt->fh->root)
             continue;
-        if (holds_config(pconf, rt->fh->root, config_dirs)) {
-            rt->fh->refused = "its directory holds Apache's configuration";
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GX_LOGNO(0051) "url %s (%s:%d) would "
-                         "serve %s, which holds Apache's configuration: it serves nothing. Keep "
-                         "the app outside Apache's config directories and link its gramex.yaml "
-                         "in (ln -s /srv/APP/gramex.yaml SITE.gramex.yaml)",
-                         rt->name, rt->file, rt->line, rt->fh->root);
+        if (is_base_layer_url(app, rt) && holds_config(pconf, rt->fh->root, config_dirs)) {
+            rt->fh->refused = "its directory holds Apache config files";
+            gx_diag_add(d, GX_WARN, rt->file, rt->line, "url %s would serve %s, a directory of "
+                        "Apache config files (.conf): it serves nothing there. Keep the app "
+                        "outside Apache's config directories and link its gramex.yaml in "
+                        "(ln -s /srv/APP/gramex.yaml SITE.gramex.yaml)", rt->name, rt->fh->root);
         }
         else if (!under_any(pconf, dirs, rt->fh->root)) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, GX_LOGNO(0052) "url %s (%s:%d) serves "
-                         "%s, outside the app's directories: Apache refuses it (403) unless your "
-                         "config grants it, e.g. <Directory \"%s\"> Require all granted "
-                         "</Directory>", rt->name, rt->file, rt->line, rt->fh->root, rt->fh->root);
+            gx_diag_add(d, GX_WARN, rt->file, rt->line, "url %s serves %s, outside the app's "
+                        "directories: Apache refuses it (403) unless your config grants it, e.g. "
+                        "<Directory \"%s\"> Require all granted </Directory>", rt->name,
+                        rt->fh->root, rt->fh->root);
         }
     }
+}
+
+/* The directories whose files only the app's urls may serve: its own and
+ * every FileHandler root. */
+static apr_array_header_t *served_dirs(apr_pool_t *pconf, const gx_app *app,
+                                       const apr_array_header_t *dirs)
+{
+    apr_array_header_t *out = apr_array_make(pconf, dirs->nelts + 8, sizeof(const char *));
+    int i;
+    for (i = 0; i < dirs->nelts; i++)
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(pconf, APR_ARRAY_IDX(dirs, i, const char *));
+    for (i = 0; i < app->routes->nelts; i++) {
+        const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
+        if (rt->kind == GX_KIND_FILE && rt->fh->root && !under_any(pconf, out, rt->fh->root))
+            APR_ARRAY_PUSH(out, const char *) = as_dir(pconf, rt->fh->root);
+    }
+    return out;
+}
+
+int gx_in_app_dirs(const request_rec *r)
+{
+    const gx_server_conf *c = gx_sconf(r->server);
+    return c && c->app_dirs && r->filename && under_any(r->pool, c->app_dirs, r->filename);
 }
 
 int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
@@ -249,9 +284,10 @@ int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (!c->app)
             continue;
         dirs = app_dirs(ptemp, c->app);
-        if (!apr_hash_get(checked, &c->app, sizeof(c->app))) {
+        c->app_dirs = served_dirs(pconf, c->app, dirs);
+        if (c->diags && !apr_hash_get(checked, &c->app, sizeof(c->app))) {
             apr_hash_set(checked, apr_pmemdup(ptemp, &c->app, sizeof(c->app)), sizeof(c->app), "");
-            check_roots(pconf, v, c->app, dirs, config_files, config_dirs);
+            check_roots(pconf, c->app, dirs, config_files, config_dirs, c->diags);
         }
         granted = apr_array_make(ptemp, dirs->nelts, sizeof(const char *));
         for (i = 0; i < dirs->nelts; i++) {

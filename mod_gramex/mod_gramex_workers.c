@@ -21,21 +21,35 @@ static void line(apr_array_header_t *lines, apr_pool_t *p, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *origin_of(apr_pool_t *p, const char *url)
+/* Only URLs that gx_url_parse accepts are written, so no quote, space,
+ * '>' or line break from gramex.yaml reaches a config line; a url it
+ * refuses gets no worker here and is a config error with file:line when
+ * the app is loaded at check_config. */
+static const char *origin_of(apr_pool_t *p, const char *url, int flags)
 {
-    apr_uri_t u;
-    char *head = apr_pstrdup(p, url), *brace = strchr(head, '{');
-    if (brace)
-        *brace = '\0';
-    if (apr_uri_parse(p, head, &u) != APR_SUCCESS || !u.scheme || !u.hostname || !*u.hostname)
+    gx_url u;
+    if (gx_url_parse(p, url, flags, &u))
         return NULL;
-    return apr_psprintf(p, "%s://%s%s%s", u.scheme, u.hostname, u.port_str ? ":" : "",
-                        u.port_str ? u.port_str : "");
+    return gx_url_origin(p, &u);
+}
+
+/* Defence in depth for every value inside "...": nothing that could end
+ * the quotes or the line. */
+static const char *conf_quoted(apr_pool_t *p, const char *s)
+{
+    const unsigned char *c;
+    for (c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
+            return NULL;
+    return apr_pstrcat(p, "\"", s, "\"", NULL);
 }
 
 static void worker(apr_array_header_t *lines, apr_pool_t *p, const char *origin)
 {
-    line(lines, p, "<Proxy \"%s\">", origin);
+    const char *q = conf_quoted(p, origin);
+    if (!q)
+        return;
+    line(lines, p, "<Proxy %s>", q);
     line(lines, p, "  ProxySet keepalive=On timeout=%d", GX_PROXY_TIMEOUT);
     line(lines, p, "  ProxyPreserveHost On");
     line(lines, p, "</Proxy>");
@@ -57,7 +71,8 @@ static void proxy_workers(apr_array_header_t *lines, apr_pool_t *p, const gx_nod
                                          && strcmp(h->str, "gramex.handlers.ProxyHandler")))
             continue;
         target = gx_map_get(gx_map_get(spec, "kwargs"), "url");
-        if (!target || target->type != GX_STR || !(origin = origin_of(p, target->str)))
+        if (!target || target->type != GX_STR
+            || !(origin = origin_of(p, target->str, GX_URL_TEMPLATE)))
             continue;
         if (apr_hash_get(seen, origin, APR_HASH_KEY_STRING))
             continue;
@@ -109,9 +124,16 @@ apr_array_header_t *gx_upstream_lines(cmd_parms *cmd, apr_array_header_t *urls,
     *target = apr_psprintf(cmd->pool, "balancer://gramex-%x",
                            apr_hashfunc_default(where, &(apr_ssize_t){APR_HASH_KEY_STRING}));
     line(lines, p, "<Proxy \"%s\">", *target);
-    for (i = 0; i < urls->nelts; i++)
-        line(lines, p, "  BalancerMember \"%s\" route=r%d keepalive=On timeout=%d",
-             APR_ARRAY_IDX(urls, i, const char *), i + 1, GX_PROXY_TIMEOUT);
+    for (i = 0; i < urls->nelts; i++) {
+        /* read_upstream checked each URL with gx_url_parse */
+        const char *q = conf_quoted(p, APR_ARRAY_IDX(urls, i, const char *));
+        /* upgrade=websocket: members are http:// workers, and mod_proxy_http
+         * (2.4.47+) forwards an Upgrade only when the worker allows it (ws://
+         * URLs imply it; a balancer member never has one) */
+        if (q)
+            line(lines, p, "  BalancerMember %s route=r%d keepalive=On timeout=%d "
+                 "upgrade=websocket", q, i + 1, GX_PROXY_TIMEOUT);
+    }
     line(lines, p, "  ProxySet stickysession=ROUTEID lbmethod=byrequests");
     line(lines, p, "  ProxyPreserveHost On");
     line(lines, p, "</Proxy>");

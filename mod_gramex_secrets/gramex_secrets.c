@@ -1,7 +1,7 @@
 /* gramex-secrets: make and read the secrets mod_gramex_secrets uses.
- *   gramex-secrets export KEY 'GOOGLE*' KEY2=default > .secrets.yaml
- *   gramex-secrets encrypt --key K [--format aead|gramex] < secrets.yaml|json
- *   gramex-secrets decrypt --key K URL|FILE [--show] */
+ *   gramex-secrets export [-o FILE] KEY 'GOOGLE*' KEY2=default
+ *   gramex-secrets encrypt --key K [--format aead|gramex] [--scrypt LOG2N,R,P] < secrets.yaml
+ *   gramex-secrets decrypt --key K [--cacert PEM] URL|FILE [--show] */
 #include "gx_sec_codec.h"
 #include "gx_sec_load.h"
 #include "gx_yaml.h"
@@ -16,18 +16,30 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
 
 #define GX_MAX_STDIN (16 * 1024 * 1024)
 
+static const char usage_text[] =
+    "usage:\n"
+    "  gramex-secrets export [-o FILE] NAME|'PATTERN*'|NAME=VALUE ...\n"
+    "      YAML for .secrets.yaml from the environment; -o writes FILE with mode 0600\n"
+    "      (so does a shell redirect to a new or existing file: it is made 0600)\n"
+    "  gramex-secrets encrypt --key KEY [--format aead|gramex] [--scrypt LOG2N,R,P] < secrets.yaml\n"
+    "      aead (default): encrypted (gxs2, scrypt 15,8,1 unless given); gramex: signed\n"
+    "      only, as Gramex's tool\n"
+    "  gramex-secrets decrypt --key KEY [--cacert PEM] URL|FILE [--show]\n"
+    "      verify a published blob and list its keys (values with --show)\n"
+    "  gramex-secrets --help\n";
+
+/* A usage mistake: the usage on stderr, exit 2. */
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage:\n"
-            "  gramex-secrets export NAME|'PATTERN*'|NAME=VALUE ...   YAML for .secrets.yaml\n"
-            "  gramex-secrets encrypt --key KEY [--format aead|gramex] < secrets.yaml\n"
-            "      aead (default): encrypted (gxs1); gramex: signed only, as Gramex's tool\n"
-            "  gramex-secrets decrypt --key KEY URL|FILE [--show]\n"
-            "      verify a published blob and list its keys (values with --show)\n");
+    fputs(usage_text, stderr);
     return 2;
 }
 
@@ -66,11 +78,57 @@ static int plain_key(const char *k)
 /* spec i.4: NAME=VALUE is literal; anything else is a case-sensitive shell
  * pattern over the environment, in environment order; a later argument
  * replaces an earlier key's value in place. */
+/* The output holds secrets: readable by its owner only. A shell redirect
+ * made the file with the umask's mode, so stdout is narrowed too when it is
+ * a regular file. */
+static int private_output(FILE *f, const char *name)
+{
+#ifndef _WIN32
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077)
+        && fchmod(fileno(f), st.st_mode & 0700) != 0) {
+        fprintf(stderr, "gramex-secrets: cannot make %s private (mode 0600); run umask 077 "
+                "first, or chmod 600 it\n", name);
+        return 0;
+    }
+#else
+    (void)f; (void)name;
+#endif
+    return 1;
+}
+
+/* FILE for writing, created 0600 (an existing file is narrowed by
+ * private_output). */
+static FILE *open_private(const char *path)
+{
+    FILE *f;
+#ifndef _WIN32
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f && fd >= 0)
+        close(fd);
+#else
+    f = fopen(path, "w");
+#endif
+    if (!f)
+        fprintf(stderr, "gramex-secrets: cannot write %s\n", path);
+    return f;
+}
+
 static int cmd_export(apr_pool_t *p, int argc, const char *const *argv)
 {
     gx_node *out = gx_map_new(p, NULL, 0);
     const char *const *env = gx_environ();
+    const char *path = NULL;
+    FILE *f = stdout;
     int i, j;
+    if (argc >= 2 && (!strcmp(argv[0], "-o") || !strcmp(argv[0], "--output"))) {
+        path = argv[1];
+        argc -= 2;
+        argv += 2;
+    }
+    if (!argc)
+        return usage();
     for (i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         if (eq) {
@@ -87,14 +145,22 @@ static int cmd_export(apr_pool_t *p, int argc, const char *const *argv)
                 gx_map_set(p, out, name, gx_str_new(p, e + 1, NULL, 0));
         }
     }
+    if (path && !(f = open_private(path)))
+        return 1;
+    if (!private_output(f, path ? path : "stdout"))
+        return 1;
     for (i = 0; i < out->n; i++) {
         if (plain_key(out->keys[i]->str))
-            fputs(out->keys[i]->str, stdout);
+            fputs(out->keys[i]->str, f);
         else
-            yaml_quote(stdout, out->keys[i]->str);
-        fputs(": ", stdout);
-        yaml_quote(stdout, out->vals[i]->str);
-        fputc('\n', stdout);
+            yaml_quote(f, out->keys[i]->str);
+        fputs(": ", f);
+        yaml_quote(f, out->vals[i]->str);
+        fputc('\n', f);
+    }
+    if (fflush(f) != 0 || (path && fclose(f) != 0)) {
+        fprintf(stderr, "gramex-secrets: cannot write %s\n", path ? path : "stdout");
+        return 1;
     }
     return 0;
 }
@@ -107,7 +173,7 @@ static char *read_stdin(apr_pool_t *p, apr_size_t *len)
     return buf;
 }
 
-static int cmd_encrypt(apr_pool_t *p, const char *key, const char *format)
+static int cmd_encrypt(apr_pool_t *p, const char *key, const char *format, const gx_kdf *kdf)
 {
     apr_size_t len;
     char *text = read_stdin(p, &len), *json, *blob;
@@ -123,7 +189,7 @@ static int cmd_encrypt(apr_pool_t *p, const char *key, const char *format)
     if (!strcmp(format, "gramex"))
         blob = gx_signed_encode(p, key, json, strlen(json), apr_time_now());
     else
-        blob = gx_aead_encrypt(p, key, json, strlen(json), &err);
+        blob = gx_aead_encrypt_kdf(p, key, json, strlen(json), kdf, &err);
     if (!blob) {
         fprintf(stderr, "gramex-secrets: %s\n", err);
         return 1;
@@ -132,15 +198,17 @@ static int cmd_encrypt(apr_pool_t *p, const char *key, const char *format)
     return 0;
 }
 
-static int cmd_decrypt(apr_pool_t *p, const char *key, const char *where, int show)
+static int cmd_decrypt(apr_pool_t *p, const char *key, const char *where, int show,
+                       const char *cacert)
 {
-    gx_secrets_opts o = {GX_SECRETS_TIMEOUT_DEFAULT, GX_SECRETS_MAX_BYTES, NULL, 0};
+    gx_secrets_opts o = {0};
     const char *url = strstr(where, "://") ? where : apr_pstrcat(p, "file://", where, NULL);
     const char *err = NULL;
     apr_size_t len;
     char *text;
     gx_node *payload;
     int signed_only = 0, i;
+    o.ca_file = cacert;
     if (!strstr(where, "://") && where[0] != '/') {
         char *cwd;
         apr_filepath_get(&cwd, 0, p);
@@ -149,11 +217,11 @@ static int cmd_decrypt(apr_pool_t *p, const char *key, const char *where, int sh
     text = gx_secrets_fetch(p, url, &o, &len, &err);
     payload = text ? gx_secrets_decode_blob(p, key, text, apr_time_now(), &signed_only, &err) : NULL;
     if (!payload) {
-        fprintf(stderr, "gramex-secrets: %s: %s\n", where, err);
+        fprintf(stderr, "gramex-secrets: %s: %s\n", gx_secrets_redact_url(p, where), err);
         return 1;
     }
-    fprintf(stderr, "%s: %s, %d keys\n", where,
-            signed_only ? "signed only (readable by anyone with the URL)" : "encrypted (gxs1)",
+    fprintf(stderr, "%s: %s, %d keys\n", gx_secrets_redact_url(p, where),
+            signed_only ? "signed only (readable by anyone with the URL)" : "encrypted",
             payload->n);
     for (i = 0; i < payload->n; i++) {
         if (show) {
@@ -167,13 +235,24 @@ static int cmd_decrypt(apr_pool_t *p, const char *key, const char *where, int sh
     return 0;
 }
 
+static int parse_kdf(const char *s, gx_kdf *k)
+{
+    char tail;
+    return sscanf(s, "%d,%d,%d%c", &k->log2_n, &k->r, &k->p, &tail) == 3 && !gx_kdf_check(k);
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p;
-    const char *key = NULL, *format = "aead", *target = NULL;
+    const char *key = NULL, *format = "aead", *target = NULL, *cacert = NULL;
+    gx_kdf kdf = gx_kdf_default;
     int i, show = 0, rc;
     if (argc < 2)
         return usage();
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
     if (!strcmp(argv[1], "export"))
@@ -183,8 +262,21 @@ int main(int argc, const char *const *argv)
             key = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc)
             format = argv[++i];
+        else if (!strcmp(argv[i], "--scrypt") && i + 1 < argc) {
+            if (!parse_kdf(argv[++i], &kdf)) {
+                fprintf(stderr, "gramex-secrets: --scrypt %s: want LOG2N,R,P within log2 N "
+                        "10..24, r 1..64, p 1..64 and 256 MiB, e.g. 16,8,1\n", argv[i]);
+                return 2;
+            }
+        }
+        else if (!strcmp(argv[i], "--cacert") && i + 1 < argc)
+            cacert = argv[++i];
         else if (!strcmp(argv[i], "--show"))
             show = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
         else if (argv[i][0] != '-' && !target)
             target = argv[i];
         else
@@ -194,9 +286,9 @@ int main(int argc, const char *const *argv)
         return usage();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!strcmp(argv[1], "encrypt"))
-        rc = cmd_encrypt(p, key, format);
+        rc = cmd_encrypt(p, key, format, &kdf);
     else if (!strcmp(argv[1], "decrypt") && target)
-        rc = cmd_decrypt(p, key, target, show);
+        rc = cmd_decrypt(p, key, target, show, cacert);
     else
         rc = usage();
     curl_global_cleanup();

@@ -4,6 +4,8 @@
 #include <apr_lib.h>
 #include <string.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <stdint.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -18,14 +20,17 @@
 #define MAX_VERSION_DIGITS 3
 
 #define GXS1_TAG "gxs1"
-#define GXS1_SALT_LEN 16
-#define GXS1_NONCE_LEN 12
-#define GXS1_GCM_TAG_LEN 16
-#define GXS1_KEY_LEN 32
-#define GXS1_SCRYPT_N 16384
-#define GXS1_SCRYPT_R 8
-#define GXS1_SCRYPT_P 1
-#define GXS1_SCRYPT_MAXMEM (64 * 1024 * 1024)
+#define GXS2_TAG "gxs2"
+#define GXS_SALT_LEN 16
+#define GXS_NONCE_LEN 12
+#define GXS_GCM_TAG_LEN 16
+#define GXS_KEY_LEN 32
+/* gxs1 blobs carry no parameters: they were all made with these */
+static const gx_kdf gxs1_kdf = {14, 8, 1};
+/* A blob comes from a URL: parameters that would make scrypt take more
+ * than this much memory or work are refused before deriving. */
+#define KDF_MAX_MEM (256ULL * 1024 * 1024)
+#define KDF_MAX_WORK (1ULL << 26)          /* N * r * p */
 
 /* ---- base64 ------------------------------------------------------------- */
 
@@ -145,8 +150,8 @@ static int same(const char *a, const char *b)
 gx_blob_kind gx_blob_detect(const char *blob)
 {
     int digits = 0;
-    if (!strncmp(blob, GXS1_TAG ".", sizeof(GXS1_TAG)))
-        return GX_BLOB_GXS1;
+    if (!strncmp(blob, GXS1_TAG ".", 5) || !strncmp(blob, GXS2_TAG ".", 5))
+        return GX_BLOB_AEAD;
     while (apr_isdigit(blob[digits]) && digits <= MAX_VERSION_DIGITS)
         digits++;
     if (digits && digits <= MAX_VERSION_DIGITS && blob[digits] == '|' && atoi(blob) == 2)
@@ -239,9 +244,11 @@ static char *decode_v1(apr_pool_t *p, const char *key, const char *blob, apr_tim
     }
     /* HMAC-SHA1 over name + payload + timestamp, name being "" */
     {
-        char *msg = apr_pstrcat(p, apr_pstrmemdup(p, blob, bar1 - blob),
-                                apr_pstrmemdup(p, bar1 + 1, bar2 - bar1 - 1), NULL);
+        char *payload = apr_pstrmemdup(p, blob, bar1 - blob);
+        char *msg = apr_pstrcat(p, payload, apr_pstrmemdup(p, bar1 + 1, bar2 - bar1 - 1), NULL);
         want = hmac_hex(p, EVP_sha1(), key, msg, strlen(msg));
+        OPENSSL_cleanse(payload, strlen(payload));      /* the secrets, in base64 */
+        OPENSSL_cleanse(msg, strlen(msg));
     }
     if (!want || !same(want, bar2 + 1)) {
         *err = "signature does not match (wrong SECRETS_KEY, or the blob was changed)";
@@ -296,89 +303,189 @@ char *gx_signed_encode(apr_pool_t *p, const char *key, const char *payload, apr_
     return apr_pstrcat(p, msg, hmac_hex(p, EVP_sha256(), key, msg, strlen(msg)), NULL);
 }
 
-/* ---- gxs1 ----------------------------------------------------------------- */
 
-static int derive(const char *key, const unsigned char *salt, unsigned char *out)
+/* ---- gxs1 / gxs2 --------------------------------------------------------- */
+
+const gx_kdf gx_kdf_default = {15, 8, 1};
+
+/* Bytes scrypt needs for these parameters (OpenSSL: 128 r (N + 2) + 128 r p). */
+static unsigned long long kdf_mem(const gx_kdf *k)
 {
-    return EVP_PBE_scrypt(key, strlen(key), salt, GXS1_SALT_LEN, GXS1_SCRYPT_N, GXS1_SCRYPT_R,
-                          GXS1_SCRYPT_P, GXS1_SCRYPT_MAXMEM, out, GXS1_KEY_LEN) == 1;
+    return 128ULL * (unsigned long long)k->r * ((1ULL << k->log2_n) + 2)
+           + 128ULL * (unsigned long long)k->r * (unsigned long long)k->p;
 }
 
-char *gx_aead_encrypt(apr_pool_t *p, const char *key, const char *plain, apr_size_t len,
-                      const char **err)
+const char *gx_kdf_check(const gx_kdf *k)
 {
-    unsigned char salt[GXS1_SALT_LEN], nonce[GXS1_NONCE_LEN], k[GXS1_KEY_LEN];
-    unsigned char *ct = apr_palloc(p, len + GXS1_GCM_TAG_LEN + 16);
+    if (k->log2_n < 10 || k->log2_n > 24 || k->r < 1 || k->r > 64 || k->p < 1 || k->p > 64)
+        return "scrypt parameters out of range (log2 N 10..24, r 1..64, p 1..64)";
+    if (kdf_mem(k) > KDF_MAX_MEM)
+        return "scrypt parameters need more than 256 MiB of memory";
+    if ((1ULL << k->log2_n) * (unsigned long long)k->r * (unsigned long long)k->p > KDF_MAX_WORK)
+        return "scrypt parameters need more than 2^26 units of work (N * r * p)";
+    return NULL;
+}
+
+static int derive(const char *key, const gx_kdf *kdf, const unsigned char *salt, unsigned char *out)
+{
+    return EVP_PBE_scrypt(key, strlen(key), salt, GXS_SALT_LEN, 1ULL << kdf->log2_n,
+                          (uint64_t)kdf->r, (uint64_t)kdf->p, kdf_mem(kdf) + 65536, out,
+                          GXS_KEY_LEN) == 1;
+}
+
+char *gx_aead_encrypt_kdf(apr_pool_t *p, const char *key, const char *plain, apr_size_t len,
+                          const gx_kdf *kdf, const char **err)
+{
+    unsigned char salt[GXS_SALT_LEN], nonce[GXS_NONCE_LEN], k[GXS_KEY_LEN];
+    unsigned char *ct;
+    const char *header;
     int n = 0, fin = 0, ok;
     EVP_CIPHER_CTX *c;
+    if ((*err = gx_kdf_check(kdf)) != NULL)
+        return NULL;
+    if (len > (apr_size_t)INT_MAX - 64) {
+        *err = "too large to encrypt";
+        return NULL;
+    }
+    header = apr_psprintf(p, GXS2_TAG ".%d.%d.%d", kdf->log2_n, kdf->r, kdf->p);
     if (RAND_bytes(salt, sizeof(salt)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1
-        || !derive(key, salt, k)) {
+        || !derive(key, kdf, salt, k)) {
+        OPENSSL_cleanse(k, sizeof(k));
         *err = "cannot derive the key (OpenSSL)";
         return NULL;
     }
+    ct = apr_palloc(p, len + GXS_GCM_TAG_LEN + 16);
     c = EVP_CIPHER_CTX_new();
     ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1
-         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GXS1_NONCE_LEN, NULL) == 1
+         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GXS_NONCE_LEN, NULL) == 1
          && EVP_EncryptInit_ex(c, NULL, NULL, k, nonce) == 1
-         && EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)GXS1_TAG, 4) == 1
+         && EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)header, (int)strlen(header)) == 1
          && EVP_EncryptUpdate(c, ct, &n, (const unsigned char *)plain, (int)len) == 1
          && EVP_EncryptFinal_ex(c, ct + n, &fin) == 1
-         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GXS1_GCM_TAG_LEN, ct + n + fin) == 1;
+         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GXS_GCM_TAG_LEN, ct + n + fin) == 1;
     EVP_CIPHER_CTX_free(c);
     OPENSSL_cleanse(k, sizeof(k));
     if (!ok) {
         *err = "encryption failed (OpenSSL)";
         return NULL;
     }
-    return apr_pstrcat(p, GXS1_TAG ".", gx_b64_encode(p, salt, sizeof(salt), 1), ".",
+    return apr_pstrcat(p, header, ".", gx_b64_encode(p, salt, sizeof(salt), 1), ".",
                        gx_b64_encode(p, nonce, sizeof(nonce), 1), ".",
-                       gx_b64_encode(p, ct, (apr_size_t)(n + fin + GXS1_GCM_TAG_LEN), 1), NULL);
+                       gx_b64_encode(p, ct, (apr_size_t)(n + fin + GXS_GCM_TAG_LEN), 1), NULL);
+}
+
+char *gx_aead_encrypt(apr_pool_t *p, const char *key, const char *plain, apr_size_t len,
+                      const char **err)
+{
+    return gx_aead_encrypt_kdf(p, key, plain, len, &gx_kdf_default, err);
+}
+
+/* A strict decimal 1..9999 without sign or leading zeros, or -1. */
+static int small_number(const char *s)
+{
+    int v = 0, i;
+    if (!apr_isdigit(s[0]) || (s[0] == '0' && s[1]))
+        return -1;
+    for (i = 0; s[i]; i++) {
+        if (!apr_isdigit(s[i]) || i >= 4)
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* Split s in place at every '.' into exactly n non-empty parts. */
+static int split_dots(char *s, char **parts, int n)
+{
+    int i = 0;
+    parts[i++] = s;
+    for (; *s; s++) {
+        if (*s != '.')
+            continue;
+        if (i == n)
+            return 0;
+        *s = '\0';
+        parts[i++] = s + 1;
+    }
+    if (i != n)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!*parts[i])
+            return 0;
+    return 1;
 }
 
 char *gx_aead_decrypt(apr_pool_t *p, const char *key, const char *blob, apr_size_t *len,
                       const char **err)
 {
-    char *copy = apr_pstrdup(p, blob), *parts[4], *last;
-    unsigned char k[GXS1_KEY_LEN];
+    char *copy = apr_pstrdup(p, blob), *parts[7], **data;
+    const char *aad;
+    gx_kdf kdf;
+    unsigned char k[GXS_KEY_LEN];
     unsigned char *salt, *nonce, *ct, *out;
-    apr_size_t nsalt, nnonce, nct;
-    int i, n = 0, fin = 0, ok;
+    apr_size_t nsalt, nnonce, nct, end = strlen(copy);
+    int n = 0, fin = 0, ok;
     EVP_CIPHER_CTX *c;
     /* trailing whitespace (a newline in the published file) is not data */
-    for (i = (int)strlen(copy) - 1; i >= 0 && apr_isspace(copy[i]); i--)
-        copy[i] = '\0';
-    parts[0] = apr_strtok(copy, ".", &last);
-    for (i = 1; i < 4; i++)
-        parts[i] = apr_strtok(NULL, ".", &last);
-    if (!parts[3] || apr_strtok(NULL, ".", &last) || strcmp(parts[0], GXS1_TAG)) {
-        *err = "malformed gxs1 blob (expected gxs1.salt.nonce.data)";
+    while (end > 0 && apr_isspace(copy[end - 1]))
+        copy[--end] = '\0';
+    if (!strncmp(copy, GXS1_TAG ".", 5)) {
+        if (!split_dots(copy, parts, 4)) {
+            *err = "malformed gxs1 blob (expected gxs1.salt.nonce.data)";
+            return NULL;
+        }
+        kdf = gxs1_kdf;
+        aad = GXS1_TAG;
+        data = parts + 1;
+    }
+    else if (!strncmp(copy, GXS2_TAG ".", 5)) {
+        if (!split_dots(copy, parts, 7)) {
+            *err = "malformed gxs2 blob (expected gxs2.logN.r.p.salt.nonce.data)";
+            return NULL;
+        }
+        kdf.log2_n = small_number(parts[1]);
+        kdf.r = small_number(parts[2]);
+        kdf.p = small_number(parts[3]);
+        if (kdf.log2_n < 0 || kdf.r < 0 || kdf.p < 0) {
+            *err = "malformed gxs2 blob (log2 N, r and p must be plain numbers)";
+            return NULL;
+        }
+        if ((*err = gx_kdf_check(&kdf)) != NULL)
+            return NULL;
+        aad = apr_psprintf(p, GXS2_TAG ".%d.%d.%d", kdf.log2_n, kdf.r, kdf.p);
+        data = parts + 4;
+    }
+    else {
+        *err = "malformed blob (expected gxs1. or gxs2. at the start)";
         return NULL;
     }
-    salt = (unsigned char *)gx_b64_decode(p, parts[1], strlen(parts[1]), 1, &nsalt);
-    nonce = (unsigned char *)gx_b64_decode(p, parts[2], strlen(parts[2]), 1, &nnonce);
-    ct = (unsigned char *)gx_b64_decode(p, parts[3], strlen(parts[3]), 1, &nct);
-    if (!salt || !nonce || !ct || nsalt != GXS1_SALT_LEN || nnonce != GXS1_NONCE_LEN
-        || nct < GXS1_GCM_TAG_LEN) {
-        *err = "malformed gxs1 blob (bad salt, nonce or data length)";
+    salt = (unsigned char *)gx_b64_decode(p, data[0], strlen(data[0]), 1, &nsalt);
+    nonce = (unsigned char *)gx_b64_decode(p, data[1], strlen(data[1]), 1, &nnonce);
+    ct = (unsigned char *)gx_b64_decode(p, data[2], strlen(data[2]), 1, &nct);
+    if (!salt || !nonce || !ct || nsalt != GXS_SALT_LEN || nnonce != GXS_NONCE_LEN
+        || nct < GXS_GCM_TAG_LEN || nct > (apr_size_t)INT_MAX) {
+        *err = "malformed encrypted blob (bad salt, nonce or data length)";
         return NULL;
     }
-    if (!derive(key, salt, k)) {
+    if (!derive(key, &kdf, salt, k)) {
+        OPENSSL_cleanse(k, sizeof(k));
         *err = "cannot derive the key (OpenSSL)";
         return NULL;
     }
     out = apr_palloc(p, nct + 1);
     c = EVP_CIPHER_CTX_new();
     ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1
-         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GXS1_NONCE_LEN, NULL) == 1
+         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GXS_NONCE_LEN, NULL) == 1
          && EVP_DecryptInit_ex(c, NULL, NULL, k, nonce) == 1
-         && EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)GXS1_TAG, 4) == 1
-         && EVP_DecryptUpdate(c, out, &n, ct, (int)(nct - GXS1_GCM_TAG_LEN)) == 1
-         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GXS1_GCM_TAG_LEN,
-                                ct + nct - GXS1_GCM_TAG_LEN) == 1
+         && EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) == 1
+         && EVP_DecryptUpdate(c, out, &n, ct, (int)(nct - GXS_GCM_TAG_LEN)) == 1
+         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GXS_GCM_TAG_LEN,
+                                ct + nct - GXS_GCM_TAG_LEN) == 1
          && EVP_DecryptFinal_ex(c, out + n, &fin) == 1;
     EVP_CIPHER_CTX_free(c);
     OPENSSL_cleanse(k, sizeof(k));
     if (!ok) {
+        OPENSSL_cleanse(out, nct + 1);
         *err = "cannot decrypt (wrong SECRETS_KEY, or the blob was changed)";
         return NULL;
     }

@@ -6,18 +6,21 @@
  * max_age_days 1,000,000. Signed, not encrypted: anyone who reads the URL
  * reads the secrets.
  *
- * gxs1 (ours): authenticated encryption, so the URL reveals nothing
- * without SECRETS_KEY:
- *     gxs1.<salt>.<nonce>.<ciphertext+tag>        (base64url, no padding)
- * key = scrypt(SECRETS_KEY, salt, N=2^14, r=8, p=1, 32 bytes), AES-256-GCM
- * with a 12-byte nonce, the literal "gxs1" as additional data, 16-byte tag. */
+ * gxs2 (ours, written) and gxs1 (its predecessor, still read): authenticated
+ * encryption, so the URL reveals nothing without SECRETS_KEY:
+ *     gxs2.<log2 N>.<r>.<p>.<salt>.<nonce>.<ciphertext+tag>
+ *     gxs1.<salt>.<nonce>.<ciphertext+tag>        (N=2^14, r=8, p=1)
+ * salt, nonce and data in base64url without padding. key = scrypt(SECRETS_KEY,
+ * 16-byte salt, N, r, p, 32 bytes); AES-256-GCM with a 12-byte nonce, a
+ * 16-byte tag and as additional data the header: "gxs2.<log2 N>.<r>.<p>"
+ * (so the parameters cannot be lowered unnoticed) or "gxs1". docs/secrets.md. */
 #ifndef GX_SEC_CODEC_H
 #define GX_SEC_CODEC_H
 
 #include <apr_pools.h>
 #include <apr_time.h>
 
-typedef enum { GX_BLOB_UNKNOWN, GX_BLOB_TORNADO_V1, GX_BLOB_TORNADO_V2, GX_BLOB_GXS1 } gx_blob_kind;
+typedef enum { GX_BLOB_UNKNOWN, GX_BLOB_TORNADO_V1, GX_BLOB_TORNADO_V2, GX_BLOB_AEAD } gx_blob_kind;
 
 gx_blob_kind gx_blob_detect(const char *blob);
 
@@ -29,8 +32,24 @@ char *gx_signed_decode(apr_pool_t *p, const char *key, const char *blob, apr_tim
 char *gx_signed_encode(apr_pool_t *p, const char *key, const char *payload, apr_size_t len,
                        apr_time_t now);
 
+/* scrypt cost: N = 2^log2_n */
+typedef struct {
+    int log2_n, r, p;
+} gx_kdf;
+
+/* What new blobs use; raise it here (old blobs keep their own). */
+extern const gx_kdf gx_kdf_default;
+
+/* NULL when k is within the bounds a reader accepts, else why not. */
+const char *gx_kdf_check(const gx_kdf *k);
+
+/* A gxs2 blob with gx_kdf_default (gx_aead_encrypt) or the given cost. */
+char *gx_aead_encrypt_kdf(apr_pool_t *p, const char *key, const char *plain, apr_size_t len,
+                          const gx_kdf *kdf, const char **err);
 char *gx_aead_encrypt(apr_pool_t *p, const char *key, const char *plain, apr_size_t len,
                       const char **err);
+/* A gxs1 or gxs2 blob's plaintext, or NULL with *err set (never reads past
+ * the blob, whatever it holds). */
 char *gx_aead_decrypt(apr_pool_t *p, const char *key, const char *blob, apr_size_t *len,
                       const char **err);
 

@@ -5,6 +5,7 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "http_main.h"
+#include "http_core.h"
 #include "gx_secrets_api.h"
 #include "gx_sec_load.h"
 #include <apr_strings.h>
@@ -15,6 +16,7 @@ typedef struct {
     int off;
     int timeout;            /* 0 = unset */
     const char *cache;
+    const char *ca_file;    /* GramexSecretsCAFile */
 } sec_conf;
 
 extern module AP_MODULE_DECLARE_DATA gramex_secrets_module;
@@ -32,6 +34,7 @@ static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
     c->off = add->path || add->off ? add->off : base->off;
     c->timeout = add->timeout ? add->timeout : base->timeout;
     c->cache = add->cache ? add->cache : base->cache;
+    c->ca_file = add->ca_file ? add->ca_file : base->ca_file;
     return c;
 }
 
@@ -76,6 +79,70 @@ static const char *set_cache(cmd_parms *cmd, void *dummy, const char *arg)
     return c->cache ? NULL : "GramexSecretsCache: not a valid path";
 }
 
+static const char *set_ca_file(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sec_conf *c = ap_get_module_config(cmd->server->module_config, &gramex_secrets_module);
+    (void)dummy;
+    c->ca_file = conf_relative(cmd, arg);
+    return c->ca_file ? NULL : "GramexSecretsCAFile: not a valid path";
+}
+
+/* httpd reads its configuration twice at start (a pre-config pass, then the
+ * real one), and mod_gramex loads apps on each pass: the memo makes that one
+ * fetch of each SECRETS_URL per start or restart. It lives in the process
+ * pool (pconf is cleared between the passes, and this module unloaded and
+ * loaded again, so it holds data only) and is wiped at the end of the real
+ * pass (post_config), so the next restart fetches afresh. (The generation
+ * number cannot key it: httpd counts the real pass as a new generation.) */
+#define MEMO_KEY "gramex_secrets_memo"
+
+typedef struct {
+    apr_pool_t *pool;
+    gx_secrets_memo *memo;
+} memo_slot;
+
+static memo_slot *memo_slot_get(server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    memo_slot *slot = NULL;
+    apr_pool_userdata_get((void **)&slot, MEMO_KEY, pp);
+    if (!slot) {
+        slot = apr_pcalloc(pp, sizeof(*slot));
+        apr_pool_userdata_set(slot, MEMO_KEY, apr_pool_cleanup_null, pp);
+    }
+    return slot;
+}
+
+static void memo_drop(memo_slot *slot)
+{
+    if (!slot->pool)
+        return;
+    gx_secrets_memo_wipe(slot->memo);
+    apr_pool_destroy(slot->pool);
+    slot->pool = NULL;
+    slot->memo = NULL;
+}
+
+static gx_secrets_memo *memo_for_start(server_rec *s)
+{
+    memo_slot *slot = memo_slot_get(s);
+    if (slot->pool)
+        return slot->memo;
+    apr_pool_create(&slot->pool, s->process->pool);
+    slot->memo = gx_secrets_memo_make(slot->pool);
+    return slot->memo;
+}
+
+/* After the real pass nothing needs the memo: wipe it. The pre-config pass
+ * keeps it for the real pass that follows. */
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
+        memo_drop(memo_slot_get(s));
+    return OK;
+}
+
 static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app_yaml,
                                    gx_diags *d, apr_array_header_t *never_serve)
 {
@@ -89,6 +156,10 @@ static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app
     o.timeout = c->timeout ? c->timeout : GX_SECRETS_TIMEOUT_DEFAULT;
     o.max_bytes = GX_SECRETS_MAX_BYTES;
     o.cache = c->cache;
+    o.ca_file = c->ca_file;
+    /* Gramex runs in the app's directory: file:name is relative to it */
+    o.base_dir = ap_make_dirstr_parent(p, app_yaml);
+    o.memo = memo_for_start(s);
     return gx_secrets_load(p, path, &o, d, never_serve);
 }
 
@@ -108,6 +179,7 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     APR_REGISTER_OPTIONAL_FN(gx_secrets_for_app);
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 static const command_rec cmds[] = {
@@ -117,6 +189,9 @@ static const command_rec cmds[] = {
                   "seconds to fetch SECRETS_URL, connect and transfer (default 10)"),
     AP_INIT_TAKE1("GramexSecretsCache", set_cache, NULL, RSRC_CONF,
                   "where the last good SECRETS_URL payload is kept, encrypted"),
+    AP_INIT_TAKE1("GramexSecretsCAFile", set_ca_file, NULL, RSRC_CONF,
+                  "CA certificates (PEM) that https SECRETS_URLs are verified with "
+                  "(default: the system's)"),
     {NULL}
 };
 

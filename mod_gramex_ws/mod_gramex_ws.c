@@ -2,7 +2,8 @@
  * open. mod_gramex decides which requests are WebSockets (ProxyHandler urls
  * and WebSocketHandler urls on GramexUpstream, Origin checked, plain
  * requests answered as Gramex answers them) and hands them to mod_proxy_http
- * as ws:// or wss:// URLs. mod_proxy_http's tunnel then waits for the larger
+ * as ws:// or wss:// URLs, or as balancer:// URLs for a GramexUpstream with
+ * several URLs. mod_proxy_http's tunnel then waits for the larger
  * of the client socket's and the backend socket's timeouts (the worker's
  * timeout=, else ProxyTimeout): 300 s with mod_gramex's workers. There is no
  * tunnel idle setting in httpd 2.4, so GramexWebSocketTimeout raises the
@@ -54,14 +55,18 @@ static const char *set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-/* A tunnel mod_gramex set up: a reverse proxy request to ws:// or wss://,
- * for a url of the app (mod_gramex notes the url's name). */
+/* A tunnel mod_gramex set up: a reverse proxy request for a url of the app
+ * (mod_gramex notes the url's name) asking to upgrade to WebSocket, to a
+ * ws:// or wss:// URL or to a balancer://, whose http:// members tunnel
+ * it with upgrade=websocket (GramexUpstream with several URLs). */
 static int is_gramex_websocket(request_rec *r)
 {
-    return r->proxyreq == PROXYREQ_REVERSE && r->filename
-           && (!strncmp(r->filename, "proxy:ws://", 11) || !strncmp(r->filename, "proxy:wss://", 12))
-           && apr_table_get(r->notes, "gramex-url")
-           && apr_table_get(r->headers_in, "Upgrade");
+    const char *up = apr_table_get(r->headers_in, "Upgrade");
+    const char *f = r->filename;
+    return r->proxyreq == PROXYREQ_REVERSE && f && up && !ap_cstr_casecmp(up, "websocket")
+           && (!strncmp(f, "proxy:ws://", 11) || !strncmp(f, "proxy:wss://", 12)
+               || !strncmp(f, "proxy:balancer://", 17))
+           && apr_table_get(r->notes, "gramex-url");
 }
 
 static int ws_fixups(request_rec *r)

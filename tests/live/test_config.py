@@ -56,7 +56,7 @@ def test_missing_config_file(httpd, app_dir):
     h = httpd(f'GramexConfig "{app}/nope.yaml"')
     rc, out = h.check()
     assert rc != 0
-    assert f'gramex: {app}/nope.yaml' in out and 'GramexConfig' in out
+    assert f'gramex: error: {app}/nope.yaml' in out and 'GramexConfig' in out
 
 
 def test_bad_directives(httpd):
@@ -81,7 +81,7 @@ def test_startup_warnings_name_both_locations(httpd, app_dir):
     assert f"{app}/b/gramex.yaml:2: url 'same' is defined at {app}/a/gramex.yaml:2" in log
     assert f'{app}/gramex.yaml:2: No service named mystery' in log
     assert 'Missing config' in log and 'nothere.yaml' in log
-    assert 'GX0001: app' in log
+    assert re.search(r'GX0001: main server \S+: app ', log), log
 
 
 def test_pattern_and_path_warnings(httpd, app_dir):
@@ -148,7 +148,11 @@ Include "{sites}/site.conf"
     assert get('two.test').text == 'two\n'
     assert get('three.test').text == 'three\n'
     assert get('off.test').status_code in (403, 404)     # Apache's own handling
-    assert f'found beside {sites}/site.conf' in h.error_log()
+    log = h.error_log()
+    assert re.search(rf'GX0001: vhost three.test:{h.port} \({sites}/site.conf:1\): app '
+                     rf'{three}/gramex.yaml \(found {sites}/gramex.yaml -> {three}/gramex.yaml\)',
+                     log), log
+    assert log.count('GX0001') == 3      # once per vhost with an app (not off.test)
 
 
 def test_relative_gramexconfig(httpd, app_dir):
@@ -205,3 +209,39 @@ def test_cli_check_dump_routes(app_dir):
     (app / 'gramex.yaml').write_text('url: [1\n')
     rc, _, err = cli('check', f'{app}/gramex.yaml')
     assert rc == 1 and f'{app}/gramex.yaml:2' in err
+
+
+def test_misspelt_handler_and_absolute_path_messages(httpd, app_dir):
+    app = app_dir({
+        'gramex.yaml': 'import: sub/gramex.yaml\n',
+        'sub/gramex.yaml': 'url:\n'
+                           '  typo: {pattern: /$YAMLURL/t, handler: FileHandlr, '
+                           'kwargs: {path: $YAMLPATH/}}\n'
+                           '  abs: {pattern: /$YAMLURL/a/(.*), handler: FileHandler, '
+                           'kwargs: {path: /srv/shared/}}\n'
+                           '  own: {pattern: /$YAMLURL/o, handler: MyHandler}\n',
+    })
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc == 0, out
+    assert (f'gramex: warning: {app}/sub/gramex.yaml:2: url typo: handler FileHandlr is not a '
+            'Gramex handler; did you mean FileHandler?') in out
+    assert 'FileHandlr runs Python' not in out
+    assert "url abs: path '/srv/shared/'" not in out      # absolute: same wherever Gramex runs
+    assert 'did you mean' not in out.split('url own')[-1].split('\n')[0]   # no guess for MyHandler
+
+
+def test_config_test_separates_warnings_and_errors(httpd, app_dir):
+    app = app_dir({'gramex.yaml': 'url:\n  ws: {pattern: /$YAMLURL/ws, handler: WebSocketHandler}\n'
+                                  'mystery: 1\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc == 0 and 'Syntax OK' in out, out
+    lines = [l for l in out.splitlines() if l.startswith('gramex: ')]
+    assert lines and all(l.startswith('gramex: warning: ') for l in lines), out
+    ws = next(l for l in lines if 'GX0002' in l)
+    assert 'a2enconf gramex-websockets, then a full restart' in ws and 'AH00508' in ws
+    (app / 'gramex.yaml').write_text('url: [1\n')
+    rc, out = h.check()
+    assert rc != 0
+    assert any(l.startswith(f'gramex: error: {app}/gramex.yaml:2') for l in out.splitlines()), out

@@ -1,10 +1,12 @@
-"""`./apxs-build.sh install` on stock Debian, then `a2enmod gramex`, a
-gramex.yaml dropped beside a vhost config, `apachectl -t` and a request.
+"""`./apxs-build.sh install` as a Debian admin runs it: `a2enmod gramex`, the
+documented `ln -s /srv/APP/gramex.yaml sites-available/SITE.gramex.yaml`,
+`apachectl -t` and a request.
 
-The system config is used through a second Debian instance
-(/etc/apache2-gxtest, a copy of /etc/apache2 with ports.conf on loopback),
-so the test never binds port 80 and leaves /etc/apache2 as it found it,
-apart from the installed module and mods-available files."""
+By default this installs into a private copy of /etc/apache2
+(`install --root`, debian_tree.py), so `./apxs-build.sh test` never touches
+the host's Apache. GRAMEX_TEST_INSTALL=1 (as root) also tests the real
+install into /usr/lib/apache2/modules and /etc/apache2/mods-available, run
+through a second Debian instance (/etc/apache2-gxtest) on a loopback port."""
 import os
 import shutil
 import subprocess
@@ -14,24 +16,46 @@ from pathlib import Path
 import pytest
 import requests
 
+from debian_tree import DebianTree, sh
 from gxhttpd import REPO, free_port, readable_tmpdir, write_tree
+
+APP = ('import: $GRAMEXPATH/deploy.yaml\n'
+       'url:\n  hello:\n    pattern: /$YAMLURL/(.*)\n    handler: FileHandler\n'
+       '    kwargs: {path: $YAMLPATH/}\n')
+
+
+def test_install_into_private_tree_and_serve(app_dir):
+    app = app_dir({'gramex.yaml': APP, 'hello.html': '<p>installed</p>\n', 'secret.yaml': 'x: 1\n'})
+    t = DebianTree()
+    try:
+        out = t.install()
+        assert f'installing modules into {t.root}/usr/lib/apache2/modules' in out.stderr
+        load = (t.conf / 'mods-available' / 'gramex.load').read_text()
+        assert f'LoadModule gramex_module {t.root}/usr/lib/apache2/modules/mod_gramex.so' in load
+        assert '# Depends: proxy proxy_http headers deflate' in load
+        t.a2('a2enmod', 'gramex', 'gramex_secrets')
+        for dep in ['proxy', 'proxy_http', 'headers', 'deflate', 'gramex']:
+            assert (t.conf / 'mods-enabled' / f'{dep}.load').exists(), dep
+        t.vhost('gxapp')
+        (t.conf / 'sites-available' / 'gxapp.gramex.yaml').symlink_to(app / 'gramex.yaml')
+        t.start()
+        r = requests.get(f'{t.url}/hello.html', headers={'Host': 'gxapp.test'})
+        assert r.status_code == 200 and r.text == '<p>installed</p>\n'
+        assert r.headers['X-Content-Type-Options'] == 'nosniff'     # from deploy.yaml
+        assert requests.get(f'{t.url}/secret.yaml', headers={'Host': 'gxapp.test'}).status_code == 403
+        assert f'app {app}/gramex.yaml (found ' in t.error_log()
+    finally:
+        t.cleanup()
+
 
 CONFDIR = Path('/etc/apache2-gxtest')
 LOGDIR = Path('/var/log/apache2-gxtest')
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='installing needs root')
 
-
-def sh(*cmd, env=None, check=True):
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if check:
-        assert out.returncode == 0, f'{cmd}: {out.stdout}{out.stderr}'
-    return out
-
-
-@pytest.fixture
-def instance():
-    sh(str(REPO / 'apxs-build.sh'), 'install')
+@pytest.mark.skipif(os.environ.get('GRAMEX_TEST_INSTALL') != '1' or os.geteuid() != 0,
+                    reason='installs into the system Apache: set GRAMEX_TEST_INSTALL=1, as root')
+def test_system_install_a2enmod_and_linked_app():
+    sh(str(REPO / 'apxs-build.sh'), 'install')      # the real, system-wide install
     shutil.rmtree(CONFDIR, ignore_errors=True)
     shutil.copytree('/etc/apache2', CONFDIR, symlinks=True)
     port = free_port()
@@ -42,7 +66,24 @@ def instance():
     env = dict(os.environ, APACHE_CONFDIR=str(CONFDIR))
     app = readable_tmpdir('gxtest-install-')
     try:
-        yield port, env, app
+        write_tree(app, {'gramex.yaml': APP, 'hello.html': '<p>installed</p>\n'})
+        (CONFDIR / 'sites-available' / 'gxapp.conf').write_text(
+            f'<VirtualHost 127.0.0.1:{port}>\n  ServerName localhost\n</VirtualHost>\n')
+        (CONFDIR / 'sites-available' / 'gxapp.gramex.yaml').symlink_to(app / 'gramex.yaml')
+        sh('a2enmod', 'gramex', env=env)
+        sh('a2ensite', 'gxapp', env=env)
+        test = sh('apache2ctl', '-t', env=env, check=False)
+        assert test.returncode == 0, test.stderr
+        sh('apache2ctl', 'start', env=env)
+        end = time.time() + 10
+        while True:
+            try:
+                r = requests.get(f'http://127.0.0.1:{port}/hello.html', timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.time() < end, 'installed Apache did not answer'
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.text == '<p>installed</p>\n'
     finally:
         sh('apache2ctl', 'stop', env=env, check=False)
         pidfile = Path('/var/run/apache2-gxtest/apache2.pid')
@@ -52,34 +93,3 @@ def instance():
         shutil.rmtree(CONFDIR, ignore_errors=True)
         shutil.rmtree(LOGDIR, ignore_errors=True)
         shutil.rmtree(app, ignore_errors=True)
-
-
-def test_a2enmod_and_zero_config_vhost(instance):
-    port, env, app = instance
-    write_tree(app, {'hello.html': '<p>installed</p>\n', 'secret.yaml': 'x: 1\n',
-                     'gramex.yaml': 'import: $GRAMEXPATH/deploy.yaml\n'
-                     'url:\n  hello:\n    pattern: /$YAMLURL/(.*)\n    handler: FileHandler\n'
-                     '    kwargs: {path: $YAMLPATH/}\n'})
-    site = CONFDIR / 'sites-available' / 'gxapp.conf'
-    site.write_text(f'<VirtualHost 127.0.0.1:{port}>\n  ServerName localhost\n</VirtualHost>\n')
-    # linked, not copied: $YAMLPATH stays the app's own directory
-    os.symlink(app / 'gramex.yaml', CONFDIR / 'sites-available' / 'gramex.yaml')
-    sh('a2enmod', 'gramex', env=env)
-    sh('a2ensite', 'gxapp', env=env)
-    assert (CONFDIR / 'mods-enabled' / 'gramex.load').exists()
-    assert (CONFDIR / 'mods-enabled' / 'proxy_http.load').exists()     # from # Depends:
-    test = sh('apache2ctl', '-t', env=env, check=False)
-    assert test.returncode == 0, test.stderr
-    sh('apache2ctl', 'start', env=env)
-    end = time.time() + 10
-    while True:
-        try:
-            r = requests.get(f'http://127.0.0.1:{port}/hello.html', timeout=2)
-            break
-        except requests.ConnectionError:
-            assert time.time() < end, 'installed Apache did not answer'
-            time.sleep(0.1)
-    assert r.status_code == 200 and r.text == '<p>installed</p>\n'
-    assert r.headers['X-Content-Type-Options'] == 'nosniff'
-    assert requests.get(f'http://127.0.0.1:{port}/secret.yaml').status_code == 403
-    assert 'found beside' in (LOGDIR / 'error.log').read_text()

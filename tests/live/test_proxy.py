@@ -368,3 +368,32 @@ def test_backend_answering_garbage_is_502(httpd, app_dir, garbage):
         done.set()
         t.join(5)
         srv.close()
+
+
+def test_relative_proxy_url_goes_to_gramex(httpd, app_dir, backends):
+    """Issue 9 item 7: `url: /proxy/...` (no host, as in Gramex's own tests)
+    loads; Tornado's client cannot fetch it, so Gramex answers the url."""
+    gramex = backends('gramex')
+    app = app_dir({'gramex.yaml': """
+url:
+  rel:
+    pattern: /rel/(.*)
+    handler: ProxyHandler
+    kwargs: {url: "/proxy/httpbin/{0}", on_message: mymodule.echo(handler)}
+"""})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    assert requests.get(f'{h.url}/rel/x').status_code == 503
+    assert 'url rel (ProxyHandler): its url has no host (Gramex answers it)' in h.error_log()
+    h.stop()
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {gramex.url}').start()
+    log = h.error_log()
+    assert f"{app}/gramex.yaml:6: url rel: ProxyHandler url '/proxy/httpbin/{{0}}' has no host, " \
+           "so GramexUpstream answers it" in log
+    got = requests.get(f'{h.url}/rel/a%20b?q=1').json()
+    assert (got['backend'], got['path'], got['query']) == ('gramex', '/rel/a%20b', 'q=1')
+
+    async def upgrade():
+        async with websockets.connect(f'ws://127.0.0.1:{h.port}/rel/ws') as conn:
+            await conn.send('whoami')
+            return await asyncio.wait_for(conn.recv(), 10)
+    assert asyncio.run(upgrade()) == 'whoami:gramex'

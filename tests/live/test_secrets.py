@@ -72,7 +72,7 @@ def test_bad_blobs_refused(tmp_path, case):
 def test_encrypted_blob(tmp_path):
     enc = subprocess.run([str(BUILD / 'gramex-secrets'), 'encrypt', '--key', 'k3y'],
                          input=json.dumps(SECRETS), capture_output=True, text=True)
-    assert enc.returncode == 0 and enc.stdout.startswith('gxs1.')
+    assert enc.returncode == 0 and enc.stdout.startswith('gxs2.15.8.1.')
     assert 'hunter2' not in enc.stdout and 'DB_PASSWORD' not in enc.stdout
     out = decrypt(tmp_path, 'k3y', enc.stdout)
     assert out.returncode == 0 and 'encrypted' in out.stderr

@@ -8,7 +8,10 @@
 #include "gx_json.h"
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include "gx_sec_wipe.h"
 #include <curl/curl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 /* tests/remote-secrets.yaml of Gramex, key SECRETKEY */
 static const char *const gramex_v2 =
@@ -54,9 +57,10 @@ static void aead(apr_pool_t *p)
     const char *err = NULL;
     apr_size_t len;
     char *blob = gx_aead_encrypt(p, "key", "{\"PW\": \"hunter2\"}", 17, &err), *bad;
-    CHECK(blob && !strncmp(blob, "gxs1.", 5));
+    CHECK(blob && !strncmp(blob, "gxs2.", 5));
     CHECK(!strstr(blob, "hunter2"));
-    CHECK_INT(gx_blob_detect(blob), GX_BLOB_GXS1);
+    CHECK_INT(gx_blob_detect(blob), GX_BLOB_AEAD);
+    CHECK(!strncmp(blob, "gxs2.15.8.1.", 12));                  /* the cost is in the blob */
     CHECK_STR(gx_aead_decrypt(p, "key", blob, &len, &err), "{\"PW\": \"hunter2\"}");
     CHECK(gx_aead_decrypt(p, "other", blob, &len, &err) == NULL);
     bad = apr_pstrdup(p, blob);
@@ -64,6 +68,58 @@ static void aead(apr_pool_t *p)
     CHECK(gx_aead_decrypt(p, "key", bad, &len, &err) == NULL);
     CHECK(gx_aead_decrypt(p, "key", "gxs1.a.b", &len, &err) == NULL);
     CHECK(strstr(err, "malformed") != NULL);
+}
+
+/* Fuzzer finds: blobs with nothing between or around the dots once read an
+ * uninitialised pointer. Every one is refused as malformed. */
+static void aead_malformed(apr_pool_t *p)
+{
+    static const char *const bad[] = {
+        "", " ", "   \n", ".", "...", "......", "gxs1", "gxs1.", "gxs1...", "gxs1.a..b",
+        "gxs1.a.b.c.d", ".gxs1.a.b", "gxs2", "gxs2.15.8.1", "gxs2.15.8.1...",
+        "gxs2.15.8.1.a.b", "gxs2.015.8.1.a.b.c", "gxs2.15.8.1.a.b.c.d", "gxs2.-1.8.1.a.b.c",
+        "gxs2.15.8.1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAA.AAAA", NULL};
+    const char *err;
+    apr_size_t len;
+    char *good = gx_aead_encrypt(p, "k", "{}", 2, &err);
+    int i;
+    for (i = 0; bad[i]; i++) {
+        err = NULL;
+        CHECK(gx_aead_decrypt(p, "k", bad[i], &len, &err) == NULL);
+        CHECK(err && strstr(err, "malformed"));
+    }
+    /* truncated anywhere: refused */
+    for (i = 0; good && i < (int)strlen(good); i += 7) {
+        err = NULL;
+        CHECK(gx_aead_decrypt(p, "k", apr_pstrndup(p, good, i), &len, &err) == NULL);
+        CHECK(err != NULL);
+    }
+}
+
+/* The KDF cost is stored and authenticated; old gxs1 blobs still read. */
+static void aead_versions(apr_pool_t *p)
+{
+    /* made by gramex-secrets before gxs2 existed */
+    static const char *const gxs1 = "gxs1.OJmeGf0vNWu-TmmSiLbsaw.7SugqLW_FOLjov_a."
+        "0IT_COVE2vLoWa2l4jMov8_I98j4DKIyKug0grODSL-KJk_Y5j0\n";
+    gx_kdf raised = {16, 8, 2}, huge = {22, 8, 1}, lowest = {9, 8, 1};
+    const char *err = NULL;
+    apr_size_t len;
+    char *blob, *lowered;
+    CHECK_STR(gx_aead_decrypt(p, "oldkey", gxs1, &len, &err), "{\"OLD\": \"gxs1-vector\"}");
+    CHECK_INT(gx_blob_detect(gxs1), GX_BLOB_AEAD);
+    blob = gx_aead_encrypt_kdf(p, "k", "{\"a\": 1}", 8, &raised, &err);
+    CHECK(blob && !strncmp(blob, "gxs2.16.8.2.", 12));
+    CHECK_STR(gx_aead_decrypt(p, "k", blob, &len, &err), "{\"a\": 1}");
+    /* the header is authenticated: lowering the cost in a blob breaks it */
+    lowered = apr_pstrcat(p, "gxs2.15.8.2", blob + strlen("gxs2.16.8.2"), NULL);
+    CHECK(gx_aead_decrypt(p, "k", lowered, &len, &err) == NULL);
+    CHECK(err && strstr(err, "cannot decrypt"));
+    /* costs a reader refuses: too much memory from a URL, too weak */
+    CHECK(gx_aead_encrypt_kdf(p, "k", "{}", 2, &huge, &err) == NULL && strstr(err, "256 MiB"));
+    CHECK(gx_aead_encrypt_kdf(p, "k", "{}", 2, &lowest, &err) == NULL && strstr(err, "range"));
+    CHECK(gx_aead_decrypt(p, "k", "gxs2.22.8.1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAA.AAAA", &len,
+                          &err) == NULL && strstr(err, "256 MiB"));
 }
 
 static void base64(apr_pool_t *p)
@@ -80,8 +136,10 @@ static void load_files(apr_pool_t *p)
 {
     gx_diags *d = gx_diags_make(p);
     apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
-    gx_secrets_opts o = {5, GX_SECRETS_MAX_BYTES, NULL, 0};
+    gx_secrets_opts o = {0};
     const char *err;
+    o.timeout = 5;
+    o.max_bytes = GX_SECRETS_MAX_BYTES;
     gx_node *v;
     const char *payload = "{\"REMOTE\": \"r\", \"LOCAL\": \"from-remote\"}";
     char *blob = gx_signed_encode(p, "K", payload, strlen(payload), apr_time_now());
@@ -116,7 +174,7 @@ static void load_files(apr_pool_t *p)
         apr_file_read(f, buf, &n);
         apr_file_close(f);
         buf[n] = '\0';
-        CHECK(!strstr(buf, "from-remote") && !strncmp(buf, "gxs1.", 5));   /* encrypted */
+        CHECK(!strstr(buf, "from-remote") && !strncmp(buf, "gxs2.", 5));   /* encrypted */
     }
     /* no cache either: an error naming the URL and the cause */
     apr_file_remove(apr_pstrcat(p, dir, "/.secrets.cache", NULL), p);
@@ -138,6 +196,251 @@ static void load_files(apr_pool_t *p)
     CHECK(v && v->n == 0 && d->errors == 0);
 }
 
+static const char *at(apr_pool_t *p, const char *rel)
+{
+    return apr_pstrcat(p, dir, "/", rel, NULL);
+}
+
+static char *slurp(apr_pool_t *p, const char *path)
+{
+    apr_file_t *f;
+    char *buf = apr_pcalloc(p, 4096);
+    apr_size_t n = 4095;
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS)
+        return NULL;
+    apr_file_read(f, buf, &n);
+    apr_file_close(f);
+    return buf;
+}
+
+static void redaction(apr_pool_t *p)
+{
+    CHECK_STR(gx_secrets_redact_url(p, "https://user:pa55@example.org:8443/a/blob?token=t0k&x=1#frag"),
+              "https://***@example.org:8443/a/blob?***#***");
+    CHECK_STR(gx_secrets_redact_url(p, "https://example.org/blob"), "https://example.org/blob");
+    CHECK_STR(gx_secrets_redact_url(p, "http://u@h?q"), "http://***@h?***");
+    CHECK_STR(gx_secrets_redact_url(p, "https://h/p@x?a=b@c"), "https://h/p@x?***");
+    CHECK_STR(gx_secrets_redact_url(p, "file:remote.txt?k=v"), "file:remote.txt?***");
+    CHECK_STR(gx_secrets_redact_url(p, "https://a:b@c:d@h/"), "https://***@h/");
+    CHECK_STR(gx_secrets_redact_url(p, ""), "");
+}
+
+/* SECRETS_URL with credentials that fails: no message holds them. */
+static void redacted_in_messages(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
+    gx_secrets_opts o = {0};
+    int i;
+    o.timeout = 2;
+    put(p, "cred.yaml", "SECRETS_URL: http://alice:pa55word@127.0.0.1:9/blob?token=t0k3n#f\n"
+                        "SECRETS_KEY: K\n");
+    CHECK(gx_secrets_load(p, at(p, "cred.yaml"), &o, d, ns) == NULL);
+    CHECK_INT(d->errors, 1);
+    for (i = 0; i < d->items->nelts; i++) {
+        const char *m = gx_diag_format(p, &APR_ARRAY_IDX(d->items, i, gx_diag));
+        CHECK(!strstr(m, "pa55word") && !strstr(m, "alice") && !strstr(m, "t0k3n"));
+        CHECK(strstr(m, "http://***@127.0.0.1:9/blob?***#***") != NULL);
+        /* said once, with the fix */
+        CHECK(strstr(m, "there is no cached copy at ") && !strstr(m, "(no cached copy)"));
+        CHECK(strstr(m, "Fix SECRETS_URL or SECRETS_KEY") != NULL);
+    }
+    apr_file_remove(at(p, "cred.yaml"), p);
+}
+
+/* Issue 9 item 7: file:name is relative to the app's directory. */
+static void relative_file_url(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
+    gx_secrets_opts o = {0};
+    const char *err = NULL;
+    char *blob = gx_aead_encrypt(p, "K", "{\"R\": \"rel\"}", 12, &err);
+    gx_node *v;
+    apr_size_t len;
+    apr_dir_make(at(p, "sub"), APR_FPROT_OS_DEFAULT, p);
+    put(p, "remote file.txt", blob);
+    put(p, "sub/.secrets.yaml", "SECRETS_URL: file:../remote%20file.txt\nSECRETS_KEY: K\n");
+    o.cache = at(p, "rel.cache");
+    o.base_dir = at(p, "sub");
+    v = gx_secrets_load(p, at(p, "sub/.secrets.yaml"), &o, d, ns);
+    CHECK_INT(d->errors, 0);
+    CHECK(v && gx_map_get(v, "R") && !strcmp(gx_map_get(v, "R")->str, "rel"));
+    /* other spellings of local files */
+    o.base_dir = "/nonexistent";
+    CHECK(gx_secrets_fetch(p, apr_pstrcat(p, "file://", dir, "/remote%20file.txt", NULL), &o,
+                           &len, &err) != NULL);
+    CHECK(gx_secrets_fetch(p, apr_pstrcat(p, "file://localhost", dir, "/remote%20file.txt", NULL),
+                           &o, &len, &err) != NULL);
+    CHECK(gx_secrets_fetch(p, apr_pstrcat(p, "file:", dir, "/remote file.txt", NULL), &o, &len,
+                           &err) != NULL);
+    CHECK(gx_secrets_fetch(p, "file://elsewhere/x", &o, &len, &err) == NULL && strstr(err, "this machine"));
+    CHECK(gx_secrets_fetch(p, "file:", &o, &len, &err) == NULL && strstr(err, "file name"));
+    CHECK(gx_secrets_fetch(p, "file:/dev/zero", &o, &len, &err) == NULL
+          && strstr(err, "not a regular file"));
+    CHECK(gx_secrets_fetch(p, "ftp://127.0.0.1/x", &o, &len, &err) == NULL
+          && strstr(err, "must start with"));
+    apr_file_remove(at(p, "sub/.secrets.yaml"), p);
+    apr_file_remove(at(p, "sub/.secrets.cache"), p);
+    apr_dir_remove(at(p, "sub"), p);
+    apr_file_remove(at(p, "remote file.txt"), p);
+    apr_file_remove(at(p, "rel.cache"), p);
+}
+
+/* Fetched once per memo: the second load does not read the URL again, and
+ * says the same things. */
+static void once_per_memo(apr_pool_t *p)
+{
+    apr_pool_t *mp;
+    gx_secrets_memo *memo;
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
+    gx_secrets_opts o = {0};
+    const char *payload = "{\"M\": \"memo-value\"}";
+    gx_node *v;
+    apr_pool_create(&mp, p);
+    memo = gx_secrets_memo_make(mp);
+    o.memo = memo;
+    o.cache = at(p, "memo.cache");
+    put(p, "memo-blob.txt", gx_signed_encode(p, "K", payload, strlen(payload), apr_time_now()));
+    put(p, "memo.yaml", "SECRETS_URL: file:memo-blob.txt\nSECRETS_KEY: K\n");
+    v = gx_secrets_load(p, at(p, "memo.yaml"), &o, d, ns);
+    CHECK(v && gx_map_get(v, "M"));
+    CHECK_INT(d->warnings, 1);                                 /* signed only */
+    apr_file_remove(at(p, "memo-blob.txt"), p);
+    apr_file_remove(at(p, "memo.cache"), p);
+    d = gx_diags_make(p);
+    v = gx_secrets_load(p, at(p, "memo.yaml"), &o, d, ns);     /* no URL, no cache: memo */
+    CHECK(v && gx_map_get(v, "M") && !strcmp(gx_map_get(v, "M")->str, "memo-value"));
+    CHECK_INT(d->errors, 0);
+    CHECK_INT(d->warnings, 1);                                 /* replayed */
+    gx_secrets_memo_wipe(memo);
+    d = gx_diags_make(p);
+    CHECK(gx_secrets_load(p, at(p, "memo.yaml"), &o, d, ns) == NULL);   /* forgotten */
+    CHECK_INT(d->errors, 1);
+    apr_pool_destroy(mp);
+    apr_file_remove(at(p, "memo.yaml"), p);
+}
+
+/* The loaded variables are zeroed when their pool is cleared. */
+static void wiped(apr_pool_t *p)
+{
+    apr_pool_t *q;
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
+    gx_node *v, *pw;
+    const char *held;
+    char before[16];
+    gx_node tree = {0};
+    apr_pool_create(&q, p);
+    put(p, "wipe.yaml", "PW: hunter2-wipe-me\n");
+    v = gx_secrets_load(q, at(p, "wipe.yaml"), NULL, d, ns);
+    pw = v ? gx_map_get(v, "PW") : NULL;
+    CHECK(pw && !strcmp(pw->str, "hunter2-wipe-me"));
+    held = pw ? pw->str : "";
+    memcpy(before, held, sizeof(before));
+    CHECK(!memcmp(before, "hunter2-wipe-me", 15));
+    apr_pool_clear(q);      /* q's memory stays with the allocator: readable */
+    CHECK(memcmp(held, "hunter2-wipe-me", 15) != 0);
+    CHECK(held[0] == '\0');
+    apr_pool_destroy(q);
+    /* constants in parse trees are left alone (writing them would crash) */
+    tree.type = GX_BOOL;
+    tree.str = "true";
+    gx_wipe_tree(&tree);
+    CHECK_STR(tree.str, "true");
+    apr_file_remove(at(p, "wipe.yaml"), p);
+}
+
+/* The cache is never written through a planted link, nor as root into a
+ * directory another user owns. */
+static void cache_links(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
+    gx_secrets_opts o = {0};
+    const char *payload = "{\"L\": \"link\"}", *victim = at(p, "victim.txt");
+    char *blob = gx_signed_encode(p, "K", payload, strlen(payload), apr_time_now());
+    int rc;
+    put(p, "victim.txt", "precious\n");
+    put(p, "link-blob.txt", blob);
+    put(p, "link.yaml", "SECRETS_URL: file:link-blob.txt\nSECRETS_KEY: K\n");
+    o.cache = at(p, "link.cache");
+    /* the old fixed temp name, and the cache itself, as links to a victim */
+    rc = symlink(victim, at(p, "link.cache.tmp")) + symlink(victim, at(p, "link.cache"));
+    CHECK_INT(rc, 0);
+    CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) != NULL);
+    CHECK_INT(d->errors, 0);
+    CHECK_STR(slurp(p, victim), "precious\n");
+    {
+        struct stat st;
+        CHECK(lstat(at(p, "link.cache"), &st) == 0 && S_ISREG(st.st_mode));
+        CHECK_INT(st.st_mode & 0777, 0600);
+        CHECK(!strncmp(slurp(p, at(p, "link.cache")), "gxs2.", 5));
+    }
+    /* a cache that is a link is not read either */
+    apr_file_remove(at(p, "link.cache"), p);
+    CHECK_INT(symlink(victim, at(p, "link.cache")), 0);
+    apr_file_remove(at(p, "link-blob.txt"), p);
+    d = gx_diags_make(p);
+    CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) == NULL);
+    CHECK(strstr(gx_diags_first_error(p, d), "not a file written by Apache; delete it") != NULL);
+    apr_file_remove(at(p, "link.cache"), p);
+    apr_file_remove(at(p, "link.cache.tmp"), p);
+
+    /* as root, a directory owned by someone else gets no cache */
+    if (geteuid() == 0) {
+        apr_dir_make(at(p, "other"), APR_FPROT_OS_DEFAULT, p);
+        CHECK_INT(chown(at(p, "other"), 65534, 65534), 0);
+        put(p, "link-blob.txt", blob);
+        o.cache = at(p, "other/.secrets.cache");
+        d = gx_diags_make(p);
+        CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) != NULL);
+        CHECK(strstr(gx_diag_format(p, &APR_ARRAY_IDX(d->items, 1, gx_diag)),
+                     "belongs to another user (uid 65534)") != NULL);
+        CHECK(access(at(p, "other/.secrets.cache"), F_OK) != 0);
+        /* root's, but writable by all: no; the same with the sticky bit (/tmp): yes */
+        CHECK_INT(chown(at(p, "other"), 0, 0) + chmod(at(p, "other"), 0777), 0);
+        d = gx_diags_make(p);
+        CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) != NULL);
+        CHECK(d->items->nelts == 2 && strstr(gx_diag_format(p, &APR_ARRAY_IDX(d->items, 1, gx_diag)),
+                                             "is writable by other users; set GramexSecretsCache"));
+        CHECK(access(at(p, "other/.secrets.cache"), F_OK) != 0);
+        CHECK_INT(chmod(at(p, "other"), 01777), 0);
+        d = gx_diags_make(p);
+        CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) != NULL);
+        CHECK_INT(d->items->nelts, 1);                          /* signed only, nothing else */
+        CHECK(access(at(p, "other/.secrets.cache"), F_OK) == 0);
+        apr_file_remove(at(p, "other/.secrets.cache"), p);
+        apr_dir_remove(at(p, "other"), p);
+        apr_file_remove(at(p, "link-blob.txt"), p);
+    }
+    apr_file_remove(at(p, "link.yaml"), p);
+    apr_file_remove(victim, p);
+}
+
+/* libcurl refuses other protocols, with CURLOPT_PROTOCOLS_STR and with the
+ * CURLOPT_PROTOCOLS bit mask older libcurls have. */
+static void curl_protocols(apr_pool_t *p)
+{
+    int legacy;
+    (void)p;
+    for (legacy = 0; legacy < 2; legacy++) {
+        CURL *c = curl_easy_init();
+        gx_secrets_opts o = {0};
+        const char *err = NULL;
+        CHECK(gx_secrets_curl_setup(c, "http://127.0.0.1:9/", &o, legacy, &err));
+        curl_easy_setopt(c, CURLOPT_URL, "dict://127.0.0.1:9/x");
+        CHECK_INT(curl_easy_perform(c), CURLE_UNSUPPORTED_PROTOCOL);
+        curl_easy_cleanup(c);
+        c = curl_easy_init();
+        CHECK(gx_secrets_curl_setup(c, "https://127.0.0.1:9/", &o, legacy, &err));
+        curl_easy_setopt(c, CURLOPT_URL, "http://127.0.0.1:9/x");   /* https only */
+        CHECK_INT(curl_easy_perform(c), CURLE_UNSUPPORTED_PROTOCOL);
+        curl_easy_cleanup(c);
+    }
+}
+
 TEST_MAIN_BEGIN
     apr_pool_t *p;
     char *tmp;
@@ -153,8 +456,17 @@ TEST_MAIN_BEGIN
     dir = tmp;
     RUN(signed_values);
     RUN(aead);
+    RUN(aead_malformed);
+    RUN(aead_versions);
     RUN(base64);
     RUN(load_files);
+    RUN(redaction);
+    RUN(redacted_in_messages);
+    RUN(relative_file_url);
+    RUN(once_per_memo);
+    RUN(wiped);
+    RUN(cache_links);
+    RUN(curl_protocols);
     {
         static const char *const names[] = {".secrets.yaml", "team-a.yaml", "bad.yaml",
                                             ".secrets.cache", ".secrets.cache.tmp", NULL};

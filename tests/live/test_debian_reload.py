@@ -1,0 +1,167 @@
+"""No reload takes Apache down because of an app. A raw graceful restart
+(SIGUSR1 to the parent, as `apache2 -k graceful` and logrotate send, with no
+config test first) with a broken gramex.yaml, or a SECRETS_URL that stopped
+answering, keeps the last good app serving, under a steady client load; the
+log and the status page say why; `apache2 -t` still fails on the file."""
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import requests
+
+from gxhttpd import BUILD, START_TIMEOUT
+from test_secrets import BlobServer
+
+STATUS = ('<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n'
+          '</Location>')
+GOOD = """
+url:
+  page:
+    pattern: /$YAMLURL/page
+    handler: FileHandler
+    kwargs: {path: $YAMLPATH/page.html}
+"""
+BROKEN = GOOD + '  page:\n    pattern: dup\n'     # duplicate key: line 7
+
+
+class Load:
+    """One client in a loop: every answer must be 200 with the expected body."""
+
+    def __init__(self, url, body):
+        self.url, self.body = url, body
+        self.ok = 0
+        self.failures = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        with requests.Session() as s:
+            while not self.stop.is_set():
+                try:
+                    r = s.get(self.url, timeout=10)
+                    if r.status_code == 200 and r.text == self.body:
+                        self.ok += 1
+                    else:
+                        self.failures.append(f'{r.status_code} {r.text[:80]!r}')
+                except requests.RequestException as e:
+                    self.failures.append(repr(e))
+
+    def finish(self):
+        time.sleep(0.3)
+        self.stop.set()
+        self.thread.join(15)
+        return self
+
+
+def raw_graceful(h):
+    """SIGUSR1 with no config test; waits for the new generation."""
+    before = h.error_log().count('resuming normal operations')
+    os.kill(h.pid(), signal.SIGUSR1)
+    end = time.time() + START_TIMEOUT
+    while time.time() < end:
+        if h.error_log().count('resuming normal operations') > before:
+            time.sleep(0.3)
+            return
+        time.sleep(0.05)
+    raise AssertionError(f'no new generation; is httpd alive?\n{h.error_log()}')
+
+
+def alive(h):
+    try:
+        os.kill(h.pid(), 0)
+        return True
+    except (ProcessLookupError, TypeError):
+        return False
+
+
+def test_broken_yaml_on_raw_graceful_keeps_last_good_app(httpd, app_dir):
+    app = app_dir({'gramex.yaml': GOOD, 'page.html': 'v1\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS).start()
+    load = Load(f'{h.url}/page', 'v1\n')
+    time.sleep(0.3)
+    (app / 'gramex.yaml').write_text(BROKEN)
+    raw_graceful(h)
+    raw_graceful(h)             # and again: the kept config survives generations
+    load.finish()
+    assert alive(h)
+    assert load.failures == [] and load.ok > 0, load.failures[:5]
+    log = h.error_log()
+    assert (f'GX0004: main server 127.0.0.1: the restart could not load {app}/gramex.yaml: '
+            f'{app}/gramex.yaml:7: found duplicate key (page)') in log
+    assert 'Still serving the app loaded before (fix the file and reload)' in log
+    status = requests.get(f'{h.url}/gramex-status?json').json()['apps'][0]
+    assert status['reload_error'].startswith(f'{app}/gramex.yaml:7: found duplicate key (page)')
+    assert status['loaded_at'] is not None
+    assert 'The last restart could not load the app' in requests.get(f'{h.url}/gramex-status').text
+    # apachectl -t (and so `apachectl graceful`) still refuses the file
+    rc, out = h.check()
+    assert rc != 0 and f'{app}/gramex.yaml:7' in out
+    # fixed: the next graceful loads the new app and the error is gone
+    (app / 'page.html').write_text('v2\n')
+    (app / 'gramex.yaml').write_text(GOOD)
+    raw_graceful(h)
+    assert requests.get(f'{h.url}/page').text == 'v2\n'
+    assert requests.get(f'{h.url}/gramex-status?json').json()['apps'][0]['reload_error'] is None
+
+
+def test_new_broken_vhost_on_raw_graceful_is_closed_others_serve(httpd, app_dir):
+    good = app_dir({'gramex.yaml': GOOD, 'page.html': 'good\n'})
+    bad = app_dir({'gramex.yaml': BROKEN, 'page.html': 'never\n', 'gramex.yaml.bak': ''})
+    h = httpd('')
+    vhosts = f"""
+<VirtualHost 127.0.0.1:{h.port}>
+  ServerName good.test
+  GramexConfig "{good}/gramex.yaml"
+</VirtualHost>
+"""
+    h.write(vhosts)
+    h.start()
+    # the admin adds a vhost whose app is broken and sends a raw graceful
+    h.write(vhosts + f"""
+<VirtualHost 127.0.0.1:{h.port}>
+  ServerName bad.test
+  DocumentRoot "{bad}"
+  <Directory "{bad}">
+    Require all granted
+  </Directory>
+  GramexConfig "{bad}/gramex.yaml"
+</VirtualHost>
+""")
+    raw_graceful(h)
+    assert alive(h)
+    assert requests.get(f'{h.url}/page', headers={'Host': 'good.test'}).text == 'good\n'
+    # nothing of the broken app, and not its DocumentRoot either (its gramex.yaml)
+    for path in ['/page', '/gramex.yaml']:
+        r = requests.get(f'{h.url}{path}', headers={'Host': 'bad.test'})
+        assert r.status_code == 500 and 'never' not in r.text and 'dup' not in r.text
+    assert 'Nothing of it is served: every request answers 500' in h.error_log()
+
+
+def test_secrets_url_gone_without_cache_keeps_last_good_app(httpd, app_dir):
+    enc = subprocess.run([str(BUILD / 'gramex-secrets'), 'encrypt', '--key', 'k3y'],
+                         input='REMOTE_TOKEN: remote-tok-777\n', capture_output=True, text=True)
+    server = BlobServer(enc.stdout)
+    app = app_dir({
+        'gramex.yaml': GOOD.replace('{path: $YAMLPATH/page.html}',
+                                    '{path: $YAMLPATH/page.html, headers: {X-Remote: $REMOTE_TOKEN}}'),
+        'page.html': 'v1\n',
+        '.secrets.yaml': f'SECRETS_URL: http://127.0.0.1:{server.port}/blob\nSECRETS_KEY: k3y\n',
+    })
+    try:
+        h = httpd(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS).start()
+        assert requests.get(f'{h.url}/page').headers['X-Remote'] == 'remote-tok-777'
+        load = Load(f'{h.url}/page', 'v1\n')
+        server.stop()
+        (app / '.secrets.cache').unlink()       # and no cached copy to fall back on
+        raw_graceful(h)
+        load.finish()
+        assert alive(h)
+        assert load.failures == [] and load.ok > 0, load.failures[:5]
+        assert requests.get(f'{h.url}/page').headers['X-Remote'] == 'remote-tok-777'
+        assert 'GX0004' in h.error_log() and 'SECRETS_URL' in h.error_log()
+        assert 'remote-tok-777' not in h.error_log()
+    finally:
+        server.stop() if server.server.fileno() != -1 else None

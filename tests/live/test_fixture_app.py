@@ -1,0 +1,190 @@
+"""The recorded fixture app (issue 9 item 8): Apache in front of a Gramex stand-in answers
+exactly as real Gramex 1.94.5 answered (tests/gramex/fixture/expected.json, written by
+tests/gramex/record_fixture.py).
+
+The upstream is GramexUpstream with two URLs (a balancer), each a Tornado process replaying
+Gramex's recorded answers and logging what it was asked, so these tests also show which
+side answered: md, templates and sass must reach the upstream; static files, a url's
+`headers:` and `error:` pages are Apache's own. $GRAMEXAPPS is the fixture's stand-in tree.
+"""
+import asyncio
+import base64
+import glob
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import websockets
+
+from gxhttpd import Httpd, free_port, readable_copy
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE = REPO / 'tests' / 'gramex' / 'fixture'
+REPLAY = REPO / 'tests' / 'gramex' / 'replay_upstream.py'
+RECORDING = json.loads((FIXTURE / 'expected.json').read_text())
+CASES = RECORDING['cases']
+
+# Cases that wait for pending work on issue 9. Strict: once it lands they pass, the xfail
+# turns into a failure, and the entry must be deleted here.
+PENDING = {}
+
+
+def cases(select=lambda c: True, pending=PENDING):
+    return [pytest.param(c, id=f'{c["path"]} ({c["what"]}, {c["side"]})',
+                         marks=[pytest.mark.xfail(strict=True, reason=pending[c['path']])]
+                         if c['path'] in pending else [])
+            for c in CASES if select(c)]
+
+
+class Upstream:
+    def __init__(self, expected, log):
+        self.port = free_port()
+        self.log = Path(log)
+        self.log.write_text('')
+        self.proc = subprocess.Popen([sys.executable, str(REPLAY), str(self.port), str(expected),
+                                      str(self.log)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError('replay upstream did not start')
+
+    def requests(self):
+        return self.log.read_text().splitlines()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope='module')
+def served():
+    copy = readable_copy(FIXTURE, 'gxtest-fixture-')
+    ups = [Upstream(copy / 'expected.json', copy.parent / f'upstream{i}.log') for i in (1, 2)]
+    h = Httpd('\n'.join([
+        f'GramexApps "{copy}/gramexapps"',
+        f'GramexUpstream {" ".join(f"http://127.0.0.1:{u.port}" for u in ups)}',
+        f'GramexConfig "{copy}/app/gramex.yaml"',
+    ]))
+    try:
+        h.start()
+        yield h, ups
+    finally:
+        h.cleanup()
+        for u in ups:
+            u.stop()
+
+
+def get(port, path):
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    conn.putrequest('GET', path, skip_host=True, skip_accept_encoding=True)
+    conn.putheader('Host', '127.0.0.1')
+    conn.putheader('Accept-Encoding', 'identity')
+    conn.endheaders()
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    return r, body
+
+
+def recorded_body(case):
+    return base64.b64decode(case['base64']) if 'base64' in case else case['text'].encode()
+
+
+@pytest.mark.parametrize('case', cases())
+def test_answers_as_gramex(served, case):
+    h, _ = served
+    r, body = get(h.port, case['path'])
+    recorded = dict(case['response_headers'])
+    assert r.status == case['status']
+    assert r.getheader('Content-Type') == recorded.get('Content-Type')
+    for name in case['headers']:
+        assert r.getheader(name) == recorded.get(name), name
+    assert body == recorded_body(case)
+
+
+@pytest.mark.parametrize('case', cases(lambda c: c['side'] != 'either', {}))
+def test_right_side_answers(served, case):
+    h, ups = served
+    before = [len(u.requests()) for u in ups]
+    get(h.port, case['path'])
+    asked = [line for u, n in zip(ups, before) for line in u.requests()[n:]]
+    if case['side'] == 'gramex':
+        assert asked == [f'GET {case["path"]}']
+    else:
+        assert asked == []
+
+
+def test_websocket_through_balancer(served):
+    h, ups = served
+    ws = RECORDING['websocket']
+
+    async def go():
+        got = []
+        async with websockets.connect(f'ws://127.0.0.1:{h.port}{ws["path"]}',
+                                      origin=f'http://127.0.0.1:{h.port}') as conn:
+            for x in ws['exchange']:
+                await conn.send(x['send'])
+                got.append({'send': x['send'], 'receive': await conn.recv()})
+        return got
+
+    assert asyncio.run(go()) == ws['exchange']
+    assert sum(u.requests().count(f'WS {ws["path"]}') for u in ups) >= 1
+
+
+def test_bundled_app_loads_without_warning(served):
+    h, _ = served
+    assert "Gramex's bundled apps" not in h.error_log()
+    assert 'Missing config' not in h.error_log()
+
+
+def gramex_installed():
+    places = ['/usr/local/lib/python3*/dist-packages/gramex/apps',
+              '/usr/lib/python3/dist-packages/gramex/apps',
+              '/usr/local/lib/python3*/site-packages/gramex/apps',
+              '/usr/lib/python3*/site-packages/gramex/apps',
+              '/opt/conda/lib/python3*/site-packages/gramex/apps']
+    return os.environ.get('GRAMEXAPPS') or any(glob.glob(p) for p in places)
+
+
+@pytest.mark.skipif(bool(gramex_installed()), reason='a Gramex installation is on this machine')
+def test_bundled_apps_not_found_warn_once(httpd, app_dir):
+    app = app_dir({
+        'gramex.yaml': 'import:\n  ui: {path: $GRAMEXAPPS/ui/gramex.yaml, YAMLURL: $YAMLURL/ui/}\n'
+                       '  sub: sub/gramex.yaml\n'
+                       'url:\n  home: {pattern: /$YAMLURL/, handler: FileHandler, '
+                       'kwargs: {path: $YAMLPATH/index.html}}\n',
+        'sub/gramex.yaml': 'import: $GRAMEXAPPS/logviewer/gramex.yaml\n',
+        'index.html': 'home\n',
+    })
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc == 0, out
+    warnings = [ln for ln in out.splitlines() if "Gramex's bundled apps" in ln]
+    assert len(warnings) == 1, out
+    assert f'{app}/gramex.yaml:2 (ui/gramex.yaml)' in warnings[0]
+    assert f'{app}/sub/gramex.yaml:1 (logviewer/gramex.yaml)' in warnings[0]
+    assert 'Set GramexApps to' in warnings[0]
+    h.start()
+    r, body = get(h.port, '/')
+    assert (r.status, body) == (200, b'home\n')
+
+
+def test_gramexapps_must_be_a_directory(httpd, app_dir):
+    app = app_dir({'gramex.yaml': 'url: {}\n'})
+    h = httpd(f'GramexApps "{app}/nowhere"\nGramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc != 0
+    assert f"GramexApps: '{app}/nowhere' is not a directory" in out
