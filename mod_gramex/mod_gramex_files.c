@@ -3,6 +3,7 @@
  * core serves files itself, after httpd's own access control. */
 #include "mod_gramex.h"
 #include "http_protocol.h"
+#include "http_request.h"
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(gramex);
@@ -10,6 +11,16 @@ APLOG_USE_MODULE(gramex);
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Does httpd's access control let this entry be read? A subrequest, as
+ * mod_autoindex asks: the admin's <Directory>, <Files> and Require decide. */
+static int admin_allows(request_rec *r, const apr_finfo_t *fi)
+{
+    request_rec *rr = ap_sub_req_lookup_dirent(fi, r, AP_SUBREQ_NO_ARGS, NULL);
+    int ok = rr->status == HTTP_OK || (rr->status >= 300 && rr->status < 400);
+    ap_destroy_sub_req(rr);
+    return ok;
 }
 
 /* Unlike Gramex (spec f.4 [W]): only entries the route would serve, names
@@ -32,6 +43,8 @@ int gx_listing_handler(request_rec *r)
     fh = gr->route->fh;
     if (apr_dir_open(&dir, gr->d.file, r->pool) != APR_SUCCESS)
         return HTTP_FORBIDDEN;
+    /* entries are looked up relative to r->filename's directory */
+    r->filename = apr_pstrcat(r->pool, gr->d.file, "/", NULL);
     names = apr_array_make(r->pool, 32, sizeof(const char *));
     for (;;) {
         apr_status_t rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_LINK, dir);
@@ -46,6 +59,8 @@ int gx_listing_handler(request_rec *r)
         if (fi.filetype == APR_REG && !gx_pathset_allowed(fh->ignore_set, fh->allow_set, full))
             continue;
         if (fi.filetype != APR_REG && fi.filetype != APR_DIR)
+            continue;
+        if (!admin_allows(r, &fi))
             continue;
         APR_ARRAY_PUSH(names, const char *) = fi.filetype == APR_DIR
             ? apr_pstrcat(r->pool, fi.name, "/", NULL) : fi.name;
