@@ -190,7 +190,7 @@ static gx_secrets_state secrets_state(request_rec *r, const gx_server_conf *c)
     }
     for (i = 0; c->diags && i < c->diags->items->nelts; i++) {
         const gx_diag *d = &APR_ARRAY_IDX(c->diags->items, i, gx_diag);
-        if (d->file && strstr(d->file, ".secrets") && strstr(d->msg, "cache"))
+        if (d->file && strstr(d->file, ".secrets") && strstr(d->msg, "last good copy"))
             st.note = "SECRETS_URL could not be fetched at load time: the cached copy was used";
     }
     return st;
