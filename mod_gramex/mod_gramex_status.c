@@ -11,6 +11,7 @@
  * Hit counters live in anonymous shared memory made at post_config, so every
  * child of a generation adds to the same numbers; a restart starts them at 0. */
 #include "mod_gramex.h"
+#include "gx_secrets_api.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_main.h"
@@ -189,7 +190,7 @@ static gx_secrets_state secrets_state(request_rec *r, const gx_server_conf *c)
     }
     for (i = 0; c->diags && i < c->diags->items->nelts; i++) {
         const gx_diag *d = &APR_ARRAY_IDX(c->diags->items, i, gx_diag);
-        if (d->file && strstr(d->file, ".secrets") && strstr(d->msg, "cache"))
+        if (d->file && strstr(d->file, ".secrets") && strstr(d->msg, "last good copy"))
             st.note = "SECRETS_URL could not be fetched at load time: the cached copy was used";
     }
     return st;
@@ -270,6 +271,13 @@ static void json_strings(request_rec *r, const apr_array_header_t *a)
     ap_rputs("]", r);
 }
 
+/* Values interpolated from secrets ($DB_PASSWORD in a header) are shown as ***. */
+static const char *masked(request_rec *r, const char *text)
+{
+    APR_OPTIONAL_FN_TYPE(gx_secrets_mask) *mask = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_mask);
+    return mask && text ? mask(r->pool, r->server, text) : text;
+}
+
 static void json_headers(request_rec *r, const apr_array_header_t *h)
 {
     int i;
@@ -277,7 +285,7 @@ static void json_headers(request_rec *r, const apr_array_header_t *h)
     for (i = 0; h && i < h->nelts; i++) {
         const gx_header *e = &APR_ARRAY_IDX(h, i, gx_header);
         ap_rprintf(r, "%s{\"name\": %s, \"value\": %s, \"files\": %s}", i ? ", " : "",
-                   jq(r, e->name), jq(r, e->value), jq(r, e->pattern));
+                   jq(r, e->name), jq(r, masked(r, e->value)), jq(r, e->pattern));
     }
     ap_rputs("]", r);
 }
@@ -326,7 +334,7 @@ static void status_json(request_rec *r)
                        i ? ", " : "", jq(r, rt->name), jq(r, rt->pattern), jq(r, rt->regex),
                        jq(r, rt->handler), gx_kind_name(rt->kind),
                        jq(r, apr_psprintf(r->pool, "%s:%d", rt->file ? rt->file : "", rt->line)),
-                       jq(r, goes_to(r->pool, c, rt)));
+                       jq(r, masked(r, goes_to(r->pool, c, rt))));
             json_strings(r, rt->fh ? rt->fh->allow : NULL);
             ap_rputs(", \"ignore\": ", r);
             json_strings(r, rt->fh ? rt->fh->ignore : NULL);
@@ -381,7 +389,7 @@ static void html_headers(request_rec *r, const apr_array_header_t *h)
     for (i = 0; h && i < h->nelts; i++) {
         const gx_header *e = &APR_ARRAY_IDX(h, i, gx_header);
         ap_rprintf(r, "<div><code>%s: %s</code>%s%s%s</div>", esc(r, e->name),
-                   e->value ? esc(r, e->value) : "<i>(removed)</i>", e->pattern ? " <span "
+                   e->value ? esc(r, masked(r, e->value)) : "<i>(removed)</i>", e->pattern ? " <span "
                    "class=\"muted\">for " : "", e->pattern ? esc(r, e->pattern) : "",
                    e->pattern ? "</span>" : "");
     }
@@ -449,7 +457,7 @@ static void status_html(request_rec *r)
         const gx_counts *n = counts_of(rt);
         ap_rprintf(r, "<tr><td>%d</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td>"
                    "<td>", i + 1, esc(r, rt->name), esc(r, rt->regex), esc(r, rt->handler),
-                   esc(r, goes_to(r->pool, c, rt)));
+                   esc(r, masked(r, goes_to(r->pool, c, rt))));
         if (rt->fh && rt->fh->allow && rt->fh->allow->nelts) {
             ap_rputs("allow ", r);
             html_list(r, rt->fh->allow);
