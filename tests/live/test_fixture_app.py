@@ -37,7 +37,6 @@ PENDING = {
     '/missing/page': "issue 9 item 4: an error: page's Content-Type is Gramex's text/html "
                      "(today text/html; charset=UTF-8)",
 }
-PENDING_WS = 'issue 9 item 6: WebSockets through a balancer GramexUpstream (today 400)'
 
 
 def cases(select=lambda c: True, pending=PENDING):
@@ -131,7 +130,6 @@ def test_right_side_answers(served, case):
         assert asked == []
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING_WS)
 def test_websocket_through_balancer(served):
     h, ups = served
     ws = RECORDING['websocket']
@@ -174,15 +172,14 @@ def test_bundled_apps_not_found_warn_once(httpd, app_dir):
         'sub/gramex.yaml': 'import: $GRAMEXAPPS/logviewer/gramex.yaml\n',
         'index.html': 'home\n',
     })
-    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
-    rc, out = h.check()
-    assert rc == 0, out
-    warnings = [ln for ln in out.splitlines() if "Gramex's bundled apps" in ln]
-    assert len(warnings) == 1, out
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    warnings = [ln for ln in h.error_log().splitlines() if "Gramex's bundled apps" in ln]
+    assert len(warnings) == 1, h.error_log()
+    assert '[gramex:warn]' in warnings[0]
     assert f'{app}/gramex.yaml:2 (ui/gramex.yaml)' in warnings[0]
     assert f'{app}/sub/gramex.yaml:1 (logviewer/gramex.yaml)' in warnings[0]
     assert 'Set GramexApps to' in warnings[0]
-    h.start()
+    assert 'Missing config' not in h.error_log()
     r, body = get(h.port, '/')
     assert (r.status, body) == (200, b'home\n')
 
