@@ -508,6 +508,8 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
         k = apr_hash_get(kept, key, APR_HASH_KEY_STRING);
         if (c->app) {
             c->loaded_at = apr_time_now();
+            if (testing)        /* -t shows warnings too; a real start logs them in post_config */
+                log_diags(NULL, d, GX_WARN, ptemp);
             if (!testing)
                 keep(kept, s, key, c->app, never_serve, c->loaded_at, generation);
             continue;
