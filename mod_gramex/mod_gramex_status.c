@@ -395,7 +395,7 @@ static const char *STYLE =
     "margin:1.6rem 0 .4rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}"
     "table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;"
     "padding:.3rem .5rem;border-bottom:1px solid #eee}th{background:#f6f6f6}"
-    "code{font-size:.9em;word-break:break-all}.num{text-align:right;font-variant-numeric:"
+    "code{font-size:.9em;overflow-wrap:anywhere}.num{text-align:right;font-variant-numeric:"
     "tabular-nums}.bad{color:#b00020;font-weight:600}.ok{color:#1b7f3a}.muted{color:#777}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}"
     "dt{color:#555}dd{margin:0}.box{background:#fff4f4;border:1px solid #f2c2c2;"
