@@ -24,6 +24,11 @@ def guarded():
         shutil.rmtree(app.parent, ignore_errors=True)
 
 
+def startup_output(h):
+    """Where an admin sees startup warnings: `apachectl -t` and the error log."""
+    return h.check()[1] + '\n' + h.error_log()
+
+
 def new_log(h, before):
     return h.error_log()[len(before):]
 
@@ -76,10 +81,13 @@ def app_yaml(static_dir, sites_dir):
             f'    kwargs: {{path: "{sites_dir}/"}}\n')
 
 
-def site_files(port):
+def site_files(port, app_dir):
+    """The vhost grants the app's own directory, which lies outside the site
+    dir where its gramex.yaml was copied (issue 8: roots elsewhere need a grant)."""
     return {
         'mysite.conf': f'# {SITE_MARK}\n<VirtualHost 127.0.0.1:{port}>\n'
                        '  ServerName 127.0.0.1\n'
+                       f'  <Directory "{app_dir}">\n    Require all granted\n  </Directory>\n'
                        '  Include "${SITEDIR}/inc/extra.conf"\n</VirtualHost>\n',
         'inc/extra.conf': f'# {EXTRA_MARK}\nHeader set X-Site mysite\n',
     }
@@ -105,7 +113,8 @@ def vhost_site(httpd):
         root = readable_tmpdir('gxtest-site-')
         app = write_tree(root / 'app', STATIC)
         sites = root / ('sites-available' if layout == 'debian' else 'sites')
-        write_tree(sites, {**site_files(h.port), 'gramex.yaml': app_yaml(app / 'static', sites)})
+        write_tree(sites, {**site_files(h.port, app),
+                           'gramex.yaml': app_yaml(app / 'static', sites)})
         if layout == 'debian':
             enabled = root / 'sites-enabled'
             enabled.mkdir(mode=0o755)
@@ -150,13 +159,14 @@ def test_vhost_and_included_files_never_served(vhost_site, layout):
 def test_site_dir_with_apache_config_warns_at_startup(vhost_site):
     """No catch-all route where Apache config lives, and a warning naming the fix."""
     h, sites = vhost_site('direct')
-    warnings = [l for l in h.error_log().splitlines()
-                if ':warn]' in l and str(sites) in l and re.search(r'\.conf\b|Apache config', l)]
-    assert warnings, h.error_log()
+    shown = startup_output(h)
+    warnings = [line for line in shown.splitlines() if ':warn]' in line and str(sites) in line
+                and re.search(r"\.conf\b|Apache'?s? config", line)]
+    assert warnings, shown
     # the site dir's other files are not served either: no catch-all there
     write_tree(sites, {'readme.txt': 'site notes\n'})
     r = raw_request(h.port, '/readme.txt')
-    assert r.status == 404 and b'site notes' not in r.raw, r.status
+    assert r.status in (403, 404) and b'site notes' not in r.raw, r.status
 
 
 def test_main_config_in_the_run_directory_never_served(httpd):
@@ -180,15 +190,79 @@ def test_main_config_never_served_by_a_granted_named_route(httpd, app_dir):
     app = app_dir({'gramex.yaml': 'url:\n  serverroot:\n    pattern: /serverroot/(.*)\n'
                                   '    handler: FileHandler\n'
                                   f'    kwargs: {{path: "{h.dir}/"}}\n'})
-    write_tree(h.dir, {'note.txt': 'beside the config\n'})
     h.write(f'# {MAIN_MARK}\nGramexConfig "{app}/gramex.yaml"\n'
             f'<Directory "{h.dir}">\n  Require all granted\n</Directory>\n')
     h.start()
-    r = raw_request(h.port, '/serverroot/note.txt')     # control: the route serves the dir
-    assert r.status == 200 and r.body == b'beside the config\n', r.status
     bad = []
     for target in config_spellings('serverroot/httpd.conf'):
         r = raw_request(h.port, target)
         if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
             bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
     assert not bad, '\n'.join(bad)
+
+
+# ------------------------------------ mapped paths formatted from the query
+
+MAPPED_APP = {
+    'gramex.yaml': """
+url:
+  admin:
+    pattern: /admin/(.*)
+    handler: FunctionHandler
+    kwargs: {function: "'admin only'"}
+  q:
+    pattern: /q/(.*)
+    handler: FileHandler
+    kwargs:
+      path:
+        "(.*)": $YAMLPATH/docs/{file}
+  txt:
+    pattern: /txt/(.*)
+    handler: FileHandler
+    kwargs:
+      path:
+        "(.*)": $YAMLPATH/docs/{file}.txt
+""",
+    'docs/page.txt': 'a page\n',
+    'docs/private.key': 'GX-MAPPED-KEY-MARKER\n',
+    'admin/secret.txt': 'GX-MAPPED-ADMIN-MARKER\n',
+}
+MAPPED_SECRETS = [b'GX-MAPPED-ADMIN-MARKER', b'GX-MAPPED-KEY-MARKER', b'root:']
+
+
+@pytest.fixture(scope='module')
+def mapped():
+    root = readable_tmpdir('gxtest-mapped-')
+    app = write_tree(root / 'app', MAPPED_APP)
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"')
+    try:
+        yield h.start()
+    finally:
+        h.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_mapped_path_from_the_query_works(mapped):
+    """Control: {file} comes from the query, as in Gramex."""
+    for target in ['/q/x?file=page.txt', '/txt/x?file=page']:
+        r = raw_request(mapped.port, target)
+        assert r.status == 200 and r.body == b'a page\n', (target, r.status)
+
+
+@pytest.mark.parametrize('target', [
+    '/q/x?file=../admin/secret.txt', '/q/x?file=..%2fadmin%2fsecret.txt',
+    '/q/x?file=%2e%2e/admin/secret.txt', '/q/x?file=..\\admin\\secret.txt',
+    '/q/x?file=../../../../../../etc/passwd', '/q/x?file=/etc/passwd', '/q/x?file=%2fetc%2fpasswd',
+    '/q/x?file=docs/../../admin/secret.txt', '/q/x?file=.%2e/admin/secret.txt',
+    '/q/x?file=../admin/./secret.txt', '/q/x?file=..//admin/secret.txt',
+    '/q/x?file=../admin/secret.txt&file=page.txt', '/q/x?file=..%252fadmin/secret.txt',
+    # the template adds .txt: NUL must not cut it off (private.key is not a .txt)
+    '/txt/x?file=private.key%00', '/txt/x?file=private.key%00x', '/txt/x?file=../admin/secret',
+])
+def test_mapped_path_from_the_query_stays_in_its_root(mapped, target):
+    """Gramex formats {file} from the query unnormalised (spec f.1 [W]): the
+    formatted path must stay inside the url's root, and never reach a file a
+    guarded url covers or the template does not name."""
+    r = raw_request(mapped.port, target)
+    assert not [m for m in MAPPED_SECRETS if m in r.raw], (target, r.status)
+    assert r.status in (400, 403, 404), (target, r.status)

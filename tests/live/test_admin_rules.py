@@ -74,6 +74,9 @@ def admin_conf(app, granted):
 <Directory "{app}/links">
   Options -FollowSymLinks
 </Directory>
+<Directory "{app}/links-ok">
+  Options +FollowSymLinks
+</Directory>
 <Directory "{granted}">
   Require all granted
 </Directory>
@@ -96,7 +99,8 @@ DENIED = {
 @pytest.fixture(scope='module')
 def site():
     root = readable_tmpdir('gxtest-admin-')
-    elsewhere = write_tree(root / 'elsewhere', {'linked.txt': MARK['symlink'] + '\n'})
+    elsewhere = write_tree(root / 'elsewhere', {'linked.txt': MARK['symlink'] + '\n',
+                                                'allowed.txt': 'followed by the admin\'s Options\n'})
     notgranted = write_tree(root / 'not-granted', {'file.txt': MARK['notgranted'] + '\n'})
     granted = write_tree(root / 'granted', {'file.txt': 'granted by the admin\n'})
     files = {'gramex.yaml': APP_YAML.format(notgranted=notgranted, granted=granted),
@@ -110,6 +114,8 @@ def site():
     app = write_tree(root / 'app', files)
     (app / 'links').mkdir(mode=0o755)
     os.symlink(elsewhere / 'linked.txt', app / 'links' / 'elsewhere.txt')
+    (app / 'links-ok').mkdir(mode=0o755)
+    os.symlink(elsewhere / 'allowed.txt', app / 'links-ok' / 'elsewhere.txt')
     h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n' + admin_conf(app, granted),
               extra_modules=['authz_host', 'socache_shmcb', 'ssl'])
     try:
@@ -155,6 +161,16 @@ def test_admin_denial_holds_for_other_spellings(site, path):
     assert not bad, '\n'.join(bad)
 
 
+@pytest.mark.parametrize('method, headers', [
+    ('HEAD', {}), ('POST', {'Content-Length': '0'}), ('GET', {'Range': 'bytes=0-9'}),
+    ('GET', {'If-None-Match': '"x"'}),
+])
+def test_admin_denial_holds_for_other_methods(site, method, headers):
+    h, _ = site
+    r = raw_request(h.port, '/private/secret.txt', method=method, headers=headers)
+    assert leaked(r) == [] and r.status == 403, (method, headers, r.status)
+
+
 def test_admin_denial_holds_for_a_single_file_url(site):
     h, _ = site
     r = raw_request(h.port, '/one-file')
@@ -167,6 +183,15 @@ def test_admin_denial_holds_for_a_default_filename(site):
     h, _ = site
     r = raw_request(h.port, '/private/')
     assert leaked(r) == [] and r.status == 403, r.status
+
+
+def test_symlink_followed_where_the_admin_allows_it(site):
+    """Symlink policy is httpd's Options: the admin's FollowSymLinks for a
+    directory of the app lets its symlink be served (links/ says -FollowSymLinks)."""
+    h, _ = site
+    for target in ['/links-ok/elsewhere.txt', '/files/links-ok/elsewhere.txt']:
+        r = raw_request(h.port, target)
+        assert r.status == 200 and r.body == b"followed by the admin's Options\n", (target, r.status)
 
 
 def test_location_denial_holds(site):
@@ -204,7 +229,65 @@ def test_url_rooted_outside_needs_the_admins_grant(site):
 @pytest.mark.parametrize('url, directory', [('system-etc', '/etc'), ('notgranted', 'not-granted')])
 def test_startup_warning_names_the_url_and_the_block(site, url, directory):
     h, _ = site
-    lines = [line for line in h.error_log().splitlines()
+    shown = h.check()[1] + '\n' + h.error_log()     # `apachectl -t` and the error log
+    lines = [line for line in shown.splitlines()
              if ':warn]' in line and re.search(rf'\b{url}\b', line) and '<Directory' in line
              and directory in line]
-    assert lines, h.error_log()
+    assert lines, shown
+
+
+def test_admin_denial_of_the_app_root_wins(httpd, app_dir):
+    """The module's grant of the app's own directory comes before the admin's
+    section for the same directory: the admin's denial wins."""
+    app = app_dir({'gramex.yaml': APP_YAML.format(notgranted='/nonexistent', granted='/nonexistent'),
+                   'public.txt': 'public app file\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
+              f'<Directory "{app}">\n  Require all denied\n</Directory>\n').start()
+    for target in ['/public.txt', '/files/public.txt']:
+        r = raw_request(h.port, target)
+        assert r.status == 403 and b'public app file' not in r.raw, (target, r.status)
+
+
+def test_admin_denial_holds_through_a_symlinked_app_dir(httpd):
+    """GramexConfig names the app through a symlink; the admin's <Directory>
+    uses that same path. Files must be checked under the path the admin sees."""
+    root = readable_tmpdir('gxtest-admin-link-')
+    try:
+        real = write_tree(root / 'real', {'gramex.yaml': 'url: {}\n',
+                                          'public.txt': 'public app file\n',
+                                          'private/secret.txt': MARK['private'] + '\n'})
+        link = root / 'link'
+        os.symlink(real, link)
+        h = httpd(f'GramexConfig "{link}/gramex.yaml"\n'
+                  f'<Directory "{link}/private">\n  Require all denied\n</Directory>\n').start()
+        r = raw_request(h.port, '/private/secret.txt')
+        assert leaked(r) == [] and r.status == 403, r.status
+        r = raw_request(h.port, '/public.txt')
+        assert r.status == 200 and r.body == b'public app file\n', r.status
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize('path', ['/etc/passwd', '"/etc/*"', '{"(.*)": "/etc/{0}"}'])
+def test_single_file_and_mapped_urls_outside_need_a_grant(httpd, app_dir, path):
+    app = app_dir({'gramex.yaml': 'url:\n  pw:\n    pattern: /pw/(passwd)\n'
+                                  f'    handler: FileHandler\n    kwargs: {{path: {path}}}\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
+    r = raw_request(h.port, '/pw/passwd')
+    assert b'root:' not in r.raw and r.status == 403, r.status
+
+
+def test_listing_hides_what_the_admin_denies(httpd, app_dir):
+    """An `index: true` listing shows what the url would serve: entries the
+    admin denied are left out, as mod_autoindex leaves them out."""
+    app = app_dir({'gramex.yaml': 'url:\n  list:\n    pattern: /list/(.*)\n'
+                                  '    handler: FileHandler\n'
+                                  '    kwargs: {path: $YAMLPATH/, index: true}\n',
+                   'public.txt': 'p\n', 'server.key': 'k\n', 'private/x.txt': 'x\n',
+                   'open/y.txt': 'y\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
+              f'<Directory "{app}/private">\n  Require all denied\n</Directory>\n'
+              '<Files "*.key">\n  Require all denied\n</Files>\n').start()
+    r = raw_request(h.port, '/list/')
+    assert r.status == 200 and b'public.txt' in r.body and b'open/' in r.body, r.body
+    assert b'server.key' not in r.body and b'private' not in r.body, r.body

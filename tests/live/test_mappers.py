@@ -43,6 +43,7 @@ ScriptAlias /cgi-bin/ "{cgi_dir}/"
 RewriteEngine On
 RewriteRule ^/nice$ /public.txt [PT]
 RewriteRule ^/pretty/(.*)$ /admin/$1 [PT]
+RewriteRule ^/sneaky$ /private/x.txt [PT]
 RewriteRule ^/moved$ /public.txt [R=301,L]
 RewriteRule ^/members/old/(.*)$ /public.txt [R=302,L]
 RewriteRule ^/via-proxy/(.*)$ {backend.url}/proxied/$1 [P]
@@ -50,6 +51,13 @@ RewriteCond $1 -U
 RewriteRule ^/probe(/.*)$ /public.txt [R=302,L]
 <Directory "{app}/docs">
   DirectoryIndex start.html
+</Directory>
+<Directory "{app}/legacy">
+  # mod_rewrite needs a symlink option in directory context; the app's grant
+  # turns symlinks off (docs/decisions.md), so the admin turns one back on
+  Options +SymLinksIfOwnerMatch
+  RewriteEngine On
+  RewriteRule ^old\\.txt$ /public.txt [R=302,L]
 </Directory>
 <Directory "{app}/idx">
   DirectoryIndex /admin/secret.txt
@@ -65,7 +73,7 @@ def site():
     app = guarded_app_copy()
     write_tree(app, {'docs/start.html': 'start page\n', 'docs/index.html': 'index page\n',
                      'idx/readme.txt': 'index by url\n', 'page.shtml': SHTML,
-                     'private/x.txt': 'private\n'})
+                     'private/x.txt': 'GX-PRIVATE-X\n', 'legacy/old.txt': 'old\n'})
     cgi_dir = readable_tmpdir('gxtest-cgi-')
     write_tree(cgi_dir, {'hello.cgi': CGI})
     (cgi_dir / 'hello.cgi').chmod(0o755)
@@ -134,6 +142,20 @@ def test_rewrite_pass_through_to_a_guarded_url(site):
     assert json.loads(r.body)['path'] == '/admin/secret.txt'
 
 
+def test_rewrite_pass_through_keeps_the_admins_denial(site):
+    """[PT] onto a file in a directory the admin denied: still 403."""
+    h, _ = site
+    r = get(h, '/sneaky')
+    assert r.status == 403 and b'GX-PRIVATE-X' not in r.raw, r.status
+
+
+def test_rewrite_in_directory_context(site):
+    """Per-directory RewriteRules run for app files (core's directory walk)."""
+    h, _ = site
+    r = get(h, '/legacy/old.txt')
+    assert r.status == 302 and r.headers['location'].endswith('/public.txt'), r.status
+
+
 def test_rewrite_redirect(site):
     h, _ = site
     r = get(h, '/moved')
@@ -195,7 +217,7 @@ def bare():
     guarded urls answer 503, and their files lie on disk under a granted root."""
     app = guarded_app_copy()
     write_tree(app, {'page.shtml': SHTML, 'idx/readme.txt': 'index by url\n',
-                     'private/x.txt': 'private\n'})
+                     'private/x.txt': 'GX-PRIVATE-X\n'})
     h = Httpd(f'GramexConfig "{app}/gramex.yaml"\nDocumentRoot "{app}"\n'
               f'<Directory "{app}">\n  Require all granted\n</Directory>\n'
               f'<Directory "{app}/private">\n  Require all denied\n</Directory>\n'
@@ -239,3 +261,23 @@ def test_lookahead_is_no_oracle_for_guarded_files(bare):
         absent = raw_request(bare.port, f'/probe/{guard}/no-such-file.txt')
         assert there.leaks() == [] and there.status == absent.status, \
             (guard, there.status, absent.status)
+
+
+def test_rewrite_without_pt_onto_a_guarded_path(httpd):
+    """A server-context RewriteRule without [PT] yields a DocumentRoot-relative
+    URL-path (mod_rewrite's docs). With the app as DocumentRoot, a common
+    legacy rule `^/old/(.*)$ /$1` must not turn /old/admin/secret.txt into the
+    guarded file read from disk: the guarded urls still answer for it."""
+    app = guarded_app_copy()
+    try:
+        h = httpd(f'GramexConfig "{app}/gramex.yaml"\nDocumentRoot "{app}"\n'
+                  'RewriteEngine On\nRewriteRule ^/old/(.*)$ /$1\n',
+                  extra_modules=['rewrite']).start()
+        r = raw_request(h.port, '/old/public.txt')
+        assert r.status == 200 and r.body == b'public file\n', r.status
+        for target in ['/old/admin/secret.txt', '/old/members/secret.txt',
+                       '/old/%61dmin/secret.txt']:
+            r = raw_request(h.port, target)
+            assert r.leaks() == [] and r.status != 200, (target, r.status, r.leaks())
+    finally:
+        shutil.rmtree(app.parent, ignore_errors=True)

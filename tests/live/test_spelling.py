@@ -9,13 +9,15 @@ response, whatever the status. Spellings that mean the same resource as the
 canonical url (RFC 3986 equivalence: unreserved escapes, dot segments, merged
 slashes, absolute-form) must also reach the guarded route: 503, no upstream."""
 import itertools
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from access_util import CONTROL_MARKER, guarded_app_copy, raw_request
-from gxhttpd import Httpd
+from gxhttpd import BUILD, REPO, Httpd
 
 GUARDS = ['admin', 'members']
 FILE = 'secret.txt'
@@ -160,6 +162,28 @@ def test_corpus_is_bounded_and_complete():
 def test_corpus_file_is_current():
     """tests/fixtures/access/spellings.tsv is this corpus, for the core's unit tests."""
     assert CORPUS_FILE.read_text() == corpus_text(), 'run: python3 tests/live/test_spelling.py'
+
+
+def test_corpus_through_gramex_config_match(tmp_path):
+    """The same corpus through the core's request decision (`gramex-config
+    match`, no httpd): equivalent spellings pick the guard's url, and no
+    spelling maps to a file under a guarded directory. Absolute-form targets
+    are the glue's business (it passes their path)."""
+    app = tmp_path / 'app'
+    shutil.copytree(REPO / 'tests' / 'fixtures' / 'access' / 'guarded-app', app)
+    rows = [row for row in corpus_rows() if row[2].startswith('/')]
+    out = subprocess.run([str(BUILD / 'gramex-config'), 'match', '--gramexpath', str(REPO / 'conf'),
+                          str(app / 'gramex.yaml'), *[t for _, _, t in rows]],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(out) == len(rows), out[-3:]
+    bad = []
+    for (guard, category, target), line in zip(rows, out):
+        d = json.loads(line)
+        if d['file'] and any(f'/{g}/' in d['file'] for g in GUARDS):
+            bad.append((target, d['action'], f"maps to {d['file']}"))
+        elif category == 'equivalent' and d['url_name'] != guard:
+            bad.append((target, d['action'], f"url {d['url_name']}, not {guard}"))
+    assert not bad, describe(bad)
 
 
 def test_control_file_is_served_and_seen(guarded):
