@@ -260,3 +260,23 @@ def test_encoded_slash_and_nul_are_refused(guarded, guard, category):
 
 if __name__ == '__main__':
     CORPUS_FILE.write_text(corpus_text())
+
+
+@pytest.mark.parametrize('setting', ['AllowEncodedSlashes On', 'AllowEncodedSlashes NoDecode',
+                                     'MergeSlashes Off'])
+def test_no_spelling_leaks_under_the_admins_path_settings(setting):
+    """httpd settings that change how it decodes or merges the path must not
+    open a way around the guarded urls."""
+    app = guarded_app_copy()
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n{setting}')
+    try:
+        h.start()
+        bad = []
+        for guard, category, target in corpus_rows():
+            r = raw_request(h.port, target)
+            if r.leaks():
+                bad.append((target, r.status, 'LEAKS ' + ','.join(r.leaks())))
+        assert not bad, f'{setting}:\n' + describe(bad)
+    finally:
+        h.cleanup()
+        shutil.rmtree(app.parent, ignore_errors=True)
