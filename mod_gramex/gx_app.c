@@ -412,8 +412,12 @@ static const char *content_type_for(const gx_app *app, const char *path)
         if ((t = apr_hash_get(app->mime, ext, APR_HASH_KEY_STRING)))
             return t;
     }
+    /* Gramex sets what Python's mimetypes.guess_type() says, with no charset;
+     * without a guess Tornado's default stays */
+    if (dot && (!strcasecmp(dot, ".html") || !strcasecmp(dot, ".htm")))
+        return "text/html";
     if (dot && (!strcasecmp(dot, ".txt")))
-        return "text/plain; charset=UTF-8";
+        return "text/plain";
     if (dot && (!strcasecmp(dot, ".json")))
         return "application/json";
     return "text/html; charset=UTF-8";

@@ -332,8 +332,9 @@ static void push_pair(apr_array_header_t *a, gx_node *k, gx_node *v)
 static gx_node *parse_mapping(ctx *c, yaml_event_t *start)
 {
     int line = (int)start->start_mark.line + 1;
-    apr_array_header_t *merged = apr_array_make(c->p, 4, sizeof(pair));
-    apr_array_header_t *own = apr_array_make(c->p, 8, sizeof(pair));
+    apr_array_header_t *merged = NULL;     /* made only for a << key: most maps have none */
+    apr_array_header_t *own = apr_array_make(c->p, 4, sizeof(pair));
+    int nmerged;
     gx_node *map = gx_map_new(c->p, c->file, line);
     const yaml_char_t *anchor = start->data.mapping_start.anchor;
     int i, j;
@@ -373,6 +374,8 @@ static gx_node *parse_mapping(ctx *c, yaml_event_t *start)
         if (c->failed)
             return NULL;
         if (is_merge) {
+            if (!merged)
+                merged = apr_array_make(c->p, 4, sizeof(pair));
             if (val && val->type == GX_MAP) {
                 for (j = 0; j < val->n; j++)
                     push_pair(merged, val->keys[j], val->vals[j]);
@@ -408,7 +411,11 @@ static gx_node *parse_mapping(ctx *c, yaml_event_t *start)
     /* merged keys come first, then the mapping's own (PyYAML flatten_mapping);
      * Gramex's constructor then refuses any key seen twice, even one that
      * overrides a merged key */
-    apr_array_cat(merged, own);
+    nmerged = merged ? merged->nelts : 0;
+    if (merged)
+        apr_array_cat(merged, own);
+    else
+        merged = own;
     for (i = 0; i < merged->nelts; i++) {
         pair *pr = &APR_ARRAY_IDX(merged, i, pair);
         int k = pr->key->type == GX_STR ? gx_map_find(map, pr->key->str) : -1;
@@ -421,8 +428,7 @@ static gx_node *parse_mapping(ctx *c, yaml_event_t *start)
             gx_diag_add(c->d, GX_ERROR, c->file, pr->key->line,
                         "found duplicate key (%s) (first at line %d%s); remove or rename one "
                         "of them (Gramex drops the whole file)", gx_key_text(pr->key),
-                        map->keys[k]->line, i < merged->nelts - own->nelts
-                        || k < merged->nelts - own->nelts ? ", merged with <<" : "");
+                        map->keys[k]->line, i < nmerged || k < nmerged ? ", merged with <<" : "");
             return NULL;
         }
         gx_map_append(c->p, map, pr->key, pr->val);

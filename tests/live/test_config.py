@@ -209,3 +209,39 @@ def test_cli_check_dump_routes(app_dir):
     (app / 'gramex.yaml').write_text('url: [1\n')
     rc, _, err = cli('check', f'{app}/gramex.yaml')
     assert rc == 1 and f'{app}/gramex.yaml:2' in err
+
+
+def test_misspelt_handler_and_absolute_path_messages(httpd, app_dir):
+    app = app_dir({
+        'gramex.yaml': 'import: sub/gramex.yaml\n',
+        'sub/gramex.yaml': 'url:\n'
+                           '  typo: {pattern: /$YAMLURL/t, handler: FileHandlr, '
+                           'kwargs: {path: $YAMLPATH/}}\n'
+                           '  abs: {pattern: /$YAMLURL/a/(.*), handler: FileHandler, '
+                           'kwargs: {path: /srv/shared/}}\n'
+                           '  own: {pattern: /$YAMLURL/o, handler: MyHandler}\n',
+    })
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc == 0, out
+    assert (f'gramex: warning: {app}/sub/gramex.yaml:2: url typo: handler FileHandlr is not a '
+            'Gramex handler; did you mean FileHandler?') in out
+    assert 'FileHandlr runs Python' not in out
+    assert "url abs: path '/srv/shared/'" not in out      # absolute: same wherever Gramex runs
+    assert 'did you mean' not in out.split('url own')[-1].split('\n')[0]   # no guess for MyHandler
+
+
+def test_config_test_separates_warnings_and_errors(httpd, app_dir):
+    app = app_dir({'gramex.yaml': 'url:\n  ws: {pattern: /$YAMLURL/ws, handler: WebSocketHandler}\n'
+                                  'mystery: 1\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc == 0 and 'Syntax OK' in out, out
+    lines = [l for l in out.splitlines() if l.startswith('gramex: ')]
+    assert lines and all(l.startswith('gramex: warning: ') for l in lines), out
+    ws = next(l for l in lines if 'GX0002' in l)
+    assert 'a2enconf gramex-websockets, then a full restart' in ws and 'AH00508' in ws
+    (app / 'gramex.yaml').write_text('url: [1\n')
+    rc, out = h.check()
+    assert rc != 0
+    assert any(l.startswith(f'gramex: error: {app}/gramex.yaml:2') for l in out.splitlines()), out

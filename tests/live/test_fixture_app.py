@@ -33,11 +33,7 @@ CASES = RECORDING['cases']
 
 # Cases that wait for pending work on issue 9. Strict: once it lands they pass, the xfail
 # turns into a failure, and the entry must be deleted here.
-PENDING = {
-    '/missing/page': "issue 9 item 4: an error: page's Content-Type is Gramex's text/html "
-                     "(today text/html; charset=UTF-8)",
-}
-PENDING_WS = 'issue 9 item 6: WebSockets through a balancer GramexUpstream (today 400)'
+PENDING = {}
 
 
 def cases(select=lambda c: True, pending=PENDING):
@@ -131,7 +127,6 @@ def test_right_side_answers(served, case):
         assert asked == []
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING_WS)
 def test_websocket_through_balancer(served):
     h, ups = served
     ws = RECORDING['websocket']
