@@ -287,6 +287,8 @@ static apr_array_header_t *memo_headers(apr_pool_t *p, gx_app *app, const gx_nod
     return a;
 }
 
+static char *read_page(apr_pool_t *p, const char *file, const char **why);
+
 static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const char *run_dir,
                                gx_diags *d)
 {
@@ -386,6 +388,16 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const c
     }
     fh->default_filename = memo_list(p, app, gx_map_get(kw, "default_filename"));
     fh->index = gx_truthy(gx_map_get(kw, "index"));
+    {
+        const gx_node *tmpl = gx_map_get(kw, "index_template");
+        const char *file, *why = "cannot be read";
+        if (fh->index && tmpl && gx_scalar_text(p, tmpl)) {
+            file = abs_path(p, run_dir, gx_scalar_text(p, tmpl));
+            if (!(fh->index_template = file ? read_page(p, file, &why) : NULL))
+                gx_diag_add(d, GX_WARN, tmpl->file, tmpl->line, "%s: index_template %s %s; "
+                            "the default listing is used", owner, file ? file : "?", why);
+        }
+    }
     fh->ignore = memo_list(p, app, gx_map_get(kw, "ignore"));
     fh->allow = memo_list(p, app, gx_map_get(kw, "allow"));
     fh->transforms = apr_array_make(p, 4, sizeof(const char *));
@@ -423,6 +435,32 @@ static const char *content_type_for(const gx_app *app, const char *path)
     return "text/html; charset=UTF-8";
 }
 
+/* A page read whole at config time (error pages, listing templates), or
+ * NULL with *why set. */
+static char *read_page(apr_pool_t *p, const char *file, const char **why)
+{
+    apr_file_t *fd;
+    apr_finfo_t fi;
+    apr_size_t len;
+    char *buf;
+    if (apr_file_open(&fd, file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, fd) != APR_SUCCESS) {
+        *why = "cannot be read";
+        return NULL;
+    }
+    if (fi.size > GX_ERROR_PAGE_MAX) {
+        *why = apr_psprintf(p, "is larger than %d bytes", GX_ERROR_PAGE_MAX);
+        apr_file_close(fd);
+        return NULL;
+    }
+    len = (apr_size_t)fi.size;
+    buf = apr_palloc(p, len + 1);
+    apr_file_read_full(fd, buf, len, &len);
+    buf[len] = '\0';
+    apr_file_close(fd);
+    return buf;
+}
+
 static apr_array_header_t *error_pages(apr_pool_t *p, const gx_app *app, gx_route *rt,
                                        const char *run_dir, gx_diags *d)
 {
@@ -434,11 +472,8 @@ static apr_array_header_t *error_pages(apr_pool_t *p, const gx_app *app, gx_rout
     for (i = 0; i < err->n; i++) {
         const gx_node *k = err->keys[i], *v = err->vals[i], *path;
         int code = k->type == GX_INT ? (int)k->i : atoi(gx_key_text(k));
-        const char *file;
-        apr_file_t *fd;
-        apr_finfo_t fi;
+        const char *file, *why = "cannot be read";
         char *buf;
-        apr_size_t len;
         if (code < 100 || code > 999) {
             gx_diag_add(d, GX_WARN, k->file, k->line, "url %s: error code %s is not an HTTP "
                         "status (100-999); it is ignored", rt->name, gx_key_text(k));
@@ -452,24 +487,12 @@ static apr_array_header_t *error_pages(apr_pool_t *p, const gx_app *app, gx_rout
             continue;
         }
         file = abs_path(p, run_dir, gx_scalar_text(p, path));
-        if (!file || apr_file_open(&fd, file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS
-            || apr_file_info_get(&fi, APR_FINFO_SIZE, fd) != APR_SUCCESS) {
-            gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s cannot be "
-                        "read; Apache's own %d page is used", rt->name, file ? file : "?", code);
+        buf = file ? read_page(p, file, &why) : NULL;
+        if (!buf) {
+            gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s %s; Apache's "
+                        "own %d page is used", rt->name, file ? file : "?", why, code);
             continue;
         }
-        if (fi.size > GX_ERROR_PAGE_MAX) {
-            gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s is larger "
-                        "than %d bytes; Apache's own %d page is used", rt->name, file,
-                        GX_ERROR_PAGE_MAX, code);
-            apr_file_close(fd);
-            continue;
-        }
-        len = (apr_size_t)fi.size;
-        buf = apr_palloc(p, len + 1);
-        apr_file_read_full(fd, buf, len, &len);
-        buf[len] = '\0';
-        apr_file_close(fd);
         if (has_template_syntax(buf)) {
             gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s is a Tornado "
                         "template ({{ or {%%}), which only Gramex can render; Apache's own %d "

@@ -54,6 +54,7 @@ typedef struct {
     const char *map_default;            /* `default:` kwarg for MAP templates */
     apr_array_header_t *default_filename;   /* const char * */
     int index;                          /* directory listing */
+    const char *index_template;         /* its page ($path, $body), read at config time */
     apr_array_header_t *ignore;         /* const char * patterns */
     apr_array_header_t *allow;
     apr_array_header_t *transforms;     /* patterns whose files need Gramex */

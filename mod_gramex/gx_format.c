@@ -61,3 +61,42 @@ char *gx_format(apr_pool_t *p, const char *tmpl, const char *const *args, int na
     return out;
 #undef APPEND
 }
+
+static int ident_char(char c, int first)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
+}
+
+char *gx_dollar_format(apr_pool_t *p, const char *tmpl, const char *const *names,
+                       const char *const *values, int n)
+{
+    char *out = "";
+    const char *s = tmpl;
+    while (*s) {
+        const char *dollar = strchr(s, '$'), *name, *end, *value = NULL;
+        int braced, i;
+        if (!dollar)
+            break;
+        out = apr_pstrcat(p, out, apr_pstrmemdup(p, s, dollar - s), NULL);
+        if (dollar[1] == '$') {
+            out = apr_pstrcat(p, out, "$", NULL);
+            s = dollar + 2;
+            continue;
+        }
+        braced = dollar[1] == '{';
+        name = dollar + 1 + braced;
+        for (end = name; ident_char(*end, end == name); end++)
+            ;
+        for (i = 0; end > name && i < n && !value; i++)
+            if (strlen(names[i]) == (apr_size_t)(end - name) && !strncmp(names[i], name, end - name))
+                value = values[i];
+        if (!value || (braced && *end != '}')) {
+            out = apr_pstrcat(p, out, "$", NULL);       /* not a field: kept */
+            s = dollar + 1;
+            continue;
+        }
+        out = apr_pstrcat(p, out, value, NULL);
+        s = end + braced;
+    }
+    return apr_pstrcat(p, out, s, NULL);
+}

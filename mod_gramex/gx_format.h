@@ -14,4 +14,10 @@ typedef const char *(*gx_format_lookup)(void *ctx, const char *name);
 char *gx_format(apr_pool_t *p, const char *tmpl, const char *const *args, int nargs,
                 gx_format_lookup named, void *ctx);
 
+/* Python's string.Template.safe_substitute: $name and ${name} replaced
+ * from names[i] -> values[i]; $$ is '$'; anything else stays as written.
+ * FileHandler's index_template ($path, $body) uses it. */
+char *gx_dollar_format(apr_pool_t *p, const char *tmpl, const char *const *names,
+                       const char *const *values, int n);
+
 #endif

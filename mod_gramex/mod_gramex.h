@@ -42,6 +42,8 @@ typedef struct {
                                    served is the last good one (or none: closed) */
     const char *secrets_file;   /* the app's .secrets.yaml (may not exist) */
     gx_diags *found_diags;      /* main server: discovery warnings (ambiguous, dangling) */
+    apr_array_header_t *app_dirs;   /* '/'-terminated: the app's directories and url roots,
+                                       whose files only the app's urls may serve */
 } gx_server_conf;
 
 /* Per-request state, from translate_name to the handler: the core's
@@ -73,6 +75,8 @@ void gx_log_apps(apr_pool_t *ptemp, server_rec *s);
 
 /* mod_gramex_access.c: grants for the apps' directories, Apache's config never served */
 int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+/* r->filename lies in one of the server's app directories */
+int gx_in_app_dirs(const request_rec *r);
 
 /* mod_gramex_request.c: request hooks */
 void gx_register_request_hooks(apr_pool_t *p);

@@ -248,6 +248,29 @@ static void check_roots(apr_pool_t *pconf, gx_app *app, apr_array_header_t *dirs
     }
 }
 
+/* The directories whose files only the app's urls may serve: its own and
+ * every FileHandler root. */
+static apr_array_header_t *served_dirs(apr_pool_t *pconf, const gx_app *app,
+                                       const apr_array_header_t *dirs)
+{
+    apr_array_header_t *out = apr_array_make(pconf, dirs->nelts + 8, sizeof(const char *));
+    int i;
+    for (i = 0; i < dirs->nelts; i++)
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(pconf, APR_ARRAY_IDX(dirs, i, const char *));
+    for (i = 0; i < app->routes->nelts; i++) {
+        const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
+        if (rt->kind == GX_KIND_FILE && rt->fh->root && !under_any(pconf, out, rt->fh->root))
+            APR_ARRAY_PUSH(out, const char *) = as_dir(pconf, rt->fh->root);
+    }
+    return out;
+}
+
+int gx_in_app_dirs(const request_rec *r)
+{
+    const gx_server_conf *c = gx_sconf(r->server);
+    return c && c->app_dirs && r->filename && under_any(r->pool, c->app_dirs, r->filename);
+}
+
 int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *config_files = apr_hash_make(ptemp), *config_dirs = apr_hash_make(ptemp);
@@ -261,6 +284,7 @@ int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (!c->app)
             continue;
         dirs = app_dirs(ptemp, c->app);
+        c->app_dirs = served_dirs(pconf, c->app, dirs);
         if (c->diags && !apr_hash_get(checked, &c->app, sizeof(c->app))) {
             apr_hash_set(checked, apr_pmemdup(ptemp, &c->app, sizeof(c->app)), sizeof(c->app), "");
             check_roots(pconf, c->app, dirs, config_files, config_dirs, c->diags);

@@ -150,20 +150,17 @@ static int apply(request_rec *r, gx_request *gr)
     }
 }
 
-static int translate(request_rec *r)
+/* Decide for `path` (percent-encoded) with the app's urls and apply it.
+ * DECLINED: no url of the app answers. */
+static int route(request_rec *r, const gx_server_conf *c, const char *path)
 {
-    gx_server_conf *c = gx_sconf(r->server);
-    const gx_app *app = c ? c->app : NULL;
+    const gx_app *app = c->app;
     gx_request_in in;
     gx_request *gr;
     const gx_route *rt;
 
-    if (!app || !app->router || r->proxyreq || !r->uri || r->uri[0] != '/')
-        return DECLINED;
-    /* r->uri is httpd's decoded path, after the admin's RewriteRules:
-     * encoded back, it is what the core canonicalises, matches and maps */
     in.method = r->method;
-    in.path = gx_path_encode(r->pool, r->uri);
+    in.path = path;
     in.query = r->args;
     in.upstream = c->upstream_target;
     in.upgrade = gx_is_upgrade(r);
@@ -188,17 +185,56 @@ static int translate(request_rec *r)
     return apply(r, gr);
 }
 
+static int translate(request_rec *r)
+{
+    gx_server_conf *c = gx_sconf(r->server);
+    if (!c || !c->app || !c->app->router || r->proxyreq || !r->uri || r->uri[0] != '/')
+        return DECLINED;
+    /* r->uri is httpd's decoded path, after the admin's RewriteRules:
+     * encoded back, it is what the core canonicalises, matches and maps */
+    return route(r, c, gx_path_encode(r->pool, r->uri));
+}
+
+static int map_file(request_rec *r, gx_request *gr);
+
+/* A file of the app reached without the app's urls: a server RewriteRule
+ * without [PT] (a DocumentRoot-relative result) or an Alias into the app.
+ * Under the DocumentRoot its URL path is known, and the app's urls decide
+ * for it as if [PT] had been given; elsewhere it is refused. Subrequests of
+ * a request the app answered (its listing, its includes) are its own. */
+static int unrouted(request_rec *r)
+{
+    gx_server_conf *c = gx_sconf(r->server);
+    const char *docroot = ap_document_root(r), *rest;
+    apr_size_t n = strlen(docroot);
+    int status;
+    if (!r->filename || (r->main && gx_req(r->main)) || !gx_in_app_dirs(r))
+        return DECLINED;
+    while (n && docroot[n - 1] == '/')
+        n--;
+    rest = r->filename + n;
+    if (strncmp(r->filename, docroot, n) == 0 && *rest == '/') {
+        status = route(r, c, gx_path_encode(r->pool, rest));
+        if (status == DECLINED)
+            status = HTTP_NOT_FOUND;        /* none of the app's urls serves it */
+        if (status != OK || !gx_req(r))
+            return status;
+        return r->proxyreq ? DECLINED : map_file(r, gx_req(r));
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0022) "%s is an app file mapped "
+                  "outside the DocumentRoot without the app's urls (an Alias into the app?): "
+                  "refused. Point the Alias elsewhere, or let the app's urls serve it", r->filename);
+    return HTTP_FORBIDDEN;
+}
+
 /* Files go through core's own directory walk: the admin's <Directory>,
  * <Files>, .htaccess, Options and Require hold for every app file (the
  * module grants only its app's roots: mod_gramex_access.c). A listing is
  * walked as its directory, then answered by our handler; our other
  * answers and proxied requests have no file to walk. */
-static int map_to_storage(request_rec *r)
+static int map_file(request_rec *r, gx_request *gr)
 {
-    gx_request *gr = gx_req(r);
     int status;
-    if (!gr || r->proxyreq)
-        return DECLINED;        /* proxied: mod_proxy applies <Proxy> sections */
     if (gr->d.action == GX_DO_FILE && !r->handler)
         return DECLINED;
     if (gr->d.action != GX_DO_LISTING)
@@ -208,6 +244,14 @@ static int map_to_storage(request_rec *r)
     /* the directory is ours to list: mod_dir must not index or redirect it */
     r->finfo.filetype = APR_NOFILE;
     return OK;
+}
+
+static int map_to_storage(request_rec *r)
+{
+    gx_request *gr = gx_req(r);
+    if (r->proxyreq)
+        return DECLINED;        /* proxied: mod_proxy applies <Proxy> sections */
+    return gr ? map_file(r, gr) : unrouted(r);
 }
 
 /* Gramex's mime: table wins over Apache's for the app's files. */

@@ -53,6 +53,9 @@ RewriteRule ^/probe(/.*)$ /public.txt [R=302,L]
   DirectoryIndex start.html
 </Directory>
 <Directory "{app}/legacy">
+  # mod_rewrite needs a symlink option in directory context; the app's grant
+  # turns symlinks off (docs/decisions.md), so the admin turns one back on
+  Options +SymLinksIfOwnerMatch
   RewriteEngine On
   RewriteRule ^old\\.txt$ /public.txt [R=302,L]
 </Directory>

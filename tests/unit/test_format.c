@@ -29,7 +29,20 @@ static void named(apr_pool_t *p)
     CHECK_STR(gx_format(p, "no fields", NULL, 0, NULL, NULL), "no fields");
 }
 
+/* string.Template.safe_substitute, as FileHandler's index_template uses it */
+static void dollar(apr_pool_t *p)
+{
+    static const char *const names[] = {"path", "body"};
+    static const char *const values[] = {"/docs/", "<li>x</li></ul>"};
+    CHECK_STR(gx_dollar_format(p, "<h1>$path</h1><ul>$body", names, values, 2),
+              "<h1>/docs/</h1><ul><li>x</li></ul>");
+    CHECK_STR(gx_dollar_format(p, "${path}x $$5 $pathx $other ${body", names, values, 2),
+              "/docs/x $5 $pathx $other ${body");
+    CHECK_STR(gx_dollar_format(p, "end$", names, values, 2), "end$");
+}
+
 TEST_MAIN_BEGIN
     RUN(positional);
     RUN(named);
+    RUN(dollar);
 TEST_MAIN_END
