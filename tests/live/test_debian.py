@@ -92,7 +92,7 @@ def test_linked_app_loads_for_its_vhost_only(debian, myapp):
 
 def test_plain_gramex_yaml_beside_two_sites_is_not_guessed(debian, myapp):
     t = debian()
-    t.vhost('myapp')
+    t.vhost('myapp', STATUS)
     (t.conf / 'sites-available' / 'gramex.yaml').symlink_to(myapp / 'gramex.yaml')
     rc, out = t.check()
     assert rc == 0, out
@@ -106,6 +106,12 @@ def test_plain_gramex_yaml_beside_two_sites_is_not_guessed(debian, myapp):
     t.start()
     assert get(t, 'myapp.test', '/page').status_code == 404
     assert t.error_log().count('not loaded: 2 files') == 1
+    # the status page says the same
+    status = get(t, 'myapp.test', '/gramex-status?json').json()
+    assert status['apps'] == []
+    assert len(status['discovery_warnings']) == 1
+    assert status['discovery_warnings'][0] in warning[0]
+    assert 'not loaded: 2 files in' in get(t, 'myapp.test', '/gramex-status').text
 
 
 def test_plain_gramex_yaml_beside_the_only_site(debian, myapp):
