@@ -214,7 +214,8 @@ static void import_bomb(apr_pool_t *p)
     gx_node *n;
     int level, i;
     apr_temp_dir_get(&tmp, p);
-    dir = apr_psprintf(p, "%s/gx-import-bomb-XXXXXX", tmp);
+    apr_filepath_merge(&dir, NULL, tmp, 0, p);      /* the core's path form (gx_path.h) */
+    dir = apr_psprintf(p, "%s/gx-import-bomb-XXXXXX", dir);
     {
         apr_file_t *f;                      /* a unique name, then a dir in its place */
         apr_file_mktemp(&f, dir, 0, p);
