@@ -11,6 +11,7 @@
  * Hit counters live in anonymous shared memory made at post_config, so every
  * child of a generation adds to the same numbers; a restart starts them at 0. */
 #include "mod_gramex.h"
+#include "util_script.h"
 #include "gx_secrets_api.h"
 #include "http_protocol.h"
 #include "http_request.h"
@@ -428,6 +429,41 @@ static void html_headers(request_rec *r, const apr_array_header_t *h, const gx_n
     }
 }
 
+/* ?match=/path (with ?json: as JSON): which url answers it and how, the
+ * core's own decision */
+static const char *match_arg(request_rec *r)
+{
+    apr_table_t *args;
+    ap_args_to_table(r, &args);
+    return apr_table_get(args, "match");
+}
+
+static gx_decision *match(request_rec *r, const gx_server_conf *c, const char *target)
+{
+    gx_decision *d = apr_palloc(r->pool, sizeof(*d));
+    gx_request_in in = {0};
+    char *path = apr_pstrdup(r->pool, target), *q = strchr(path, '?');
+    if (q)
+        *q++ = '\0';
+    in.method = "GET";
+    in.path = path;
+    in.query = q;
+    in.upstream = c->upstream_target;
+    gx_decide(r->pool, c->app, &in, d);
+    return d;
+}
+
+static void match_html(request_rec *r, const gx_server_conf *c)
+{
+    const char *target = match_arg(r);
+    ap_rprintf(r, "<h2>Which url answers?</h2>\n<form><input name=\"match\" size=\"60\" "
+               "value=\"%s\" placeholder=\"/path?query\"> <button>match</button></form>\n",
+               esc(r, target ? target : ""));
+    if (target && *target == '/')
+        ap_rprintf(r, "<pre>%s</pre>\n", esc(r, masked(r, gx_decision_json(r->pool,
+                                                                          match(r, c, target)))));
+}
+
 static void status_html(request_rec *r)
 {
     gx_server_conf *c = gx_sconf(r->server);
@@ -480,7 +516,7 @@ static void status_html(request_rec *r)
                    "app:</span> %s<br>%s</p>\n", esc(r, c->reload_error), c->loaded_at
                    ? "The app loaded before is still served. Fix the file and reload."
                    : "Nothing of it is served (500) until the file is fixed and reloaded.");
-    /* A "which url answers this path?" form goes here (?match=/path). */
+    match_html(r, c);
     ap_rputs("<h2>URLs, in match order</h2>\n<table>\n<tr><th>#</th><th>url</th><th>pattern"
              "</th><th>handler</th><th>goes to</th><th>allow / ignore</th><th>headers</th>"
              "<th class=\"num\">hits</th><th class=\"num\">4xx</th><th class=\"num\">5xx</th>"
@@ -533,7 +569,14 @@ int gx_status_handler(request_rec *r)
         return HTTP_METHOD_NOT_ALLOWED;
     if (r->header_only)
         return OK;
-    if (r->args && strstr(r->args, "json"))
+    if (r->args && strstr(r->args, "json") && match_arg(r) && gx_sconf(r->server)->app
+        && *match_arg(r) == '/') {
+        ap_set_content_type(r, "application/json");
+        ap_rputs(masked(r, gx_decision_json(r->pool, match(r, gx_sconf(r->server),
+                                                            match_arg(r)))), r);
+        ap_rputs("\n", r);
+    }
+    else if (r->args && strstr(r->args, "json"))
         status_json(r);
     else
         status_html(r);
