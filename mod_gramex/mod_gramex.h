@@ -66,6 +66,7 @@ void gx_splice_config(cmd_parms *cmd, const char *name, apr_array_header_t *line
 
 /* mod_gramex_workers.c: mod_proxy workers for an app's backends, as config lines */
 apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path);
+apr_array_header_t *gx_app_worker_lines(apr_pool_t *p, const gx_node *config);
 apr_array_header_t *gx_upstream_lines(cmd_parms *cmd, apr_array_header_t *urls,
                                       const char **target);
 
