@@ -6,6 +6,7 @@
 #                                              GRAMEX_TEST_INSTALL=1)
 #   ./apxs-build.sh install [--root DIR]       into the system Apache (or a private tree)
 #   ./apxs-build.sh uninstall [--root DIR]     a2dismod and remove every installed file
+#   ./apxs-build.sh fuzz [SECONDS] [TARGET...] libFuzzer targets (clang, ASan+UBSan), 20 s each
 #   ./apxs-build.sh deps | build | bench
 #   ./apxs-build.sh wintest                    cross-build for Windows, unit tests under Wine
 set -euo pipefail
@@ -230,5 +231,6 @@ case "$cmd" in
   run) run "$@" ;;
   bench) bench "$@" ;;
   wintest) wintest "$@" ;;
-  *) sed -n '2,10p' "$0"; [ "$cmd" = help ] || exit 2 ;;
+  fuzz) build; "$ROOT/tests/fuzz/run.sh" "$@" ;;
+  *) sed -n '2,12p' "$0"; [ "$cmd" = help ] || exit 2 ;;
 esac
