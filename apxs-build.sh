@@ -232,5 +232,5 @@ case "$cmd" in
   bench) bench "$@" ;;
   wintest) wintest "$@" ;;
   fuzz) build; "$ROOT/tests/fuzz/run.sh" "$@" ;;
-  *) sed -n '2,12p' "$0"; [ "$cmd" = help ] || exit 2 ;;
+  *) sed -n '2,11p' "$0"; [ "$cmd" = help ] || exit 2 ;;
 esac
