@@ -1,0 +1,50 @@
+/* mod_gramex_ws: asynchronous WebSocket tunnels on the event MPM.
+ * ws_handshake.c runs the upgrade on a worker thread through mod_proxy's
+ * backend handling and returns SUSPENDED after a 101; ws_tunnel.c owns every
+ * suspended tunnel of the child on one thread (a pollset), moving bytes
+ * through each connection's filters so that mod_ssl applies. */
+#ifndef WS_ASYNC_H
+#define WS_ASYNC_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "mod_proxy.h"
+#include "mod_gramex_ws.h"
+
+typedef struct {
+    apr_interval_time_t idle;   /* GramexWebSocketTimeout; 0: not set here */
+    int async;                  /* GramexWebSocketAsync: -1 unset, 0 Off, 1 On */
+    int cap;                    /* GramexWebSocketMaxTunnels per child; 0 unset */
+    apr_interval_time_t grace;  /* GramexWebSocketGrace; -1 unset */
+} ws_conf;
+
+#define WS_ASYNC_DEFAULT 0
+#define WS_CAP_DEFAULT 4096
+#define WS_GRACE_DEFAULT apr_time_from_sec(5)
+
+
+typedef struct ws_tunnel ws_tunnel;
+
+extern module AP_MODULE_DECLARE_DATA gramex_ws_module;
+
+ws_conf *ws_server_conf(server_rec *s);
+int ws_async_on(server_rec *s);
+int ws_mpm_is_async(void);
+
+/* ws_handshake.c */
+int ws_scheme_handler(request_rec *r, proxy_worker *worker, proxy_server_conf *conf, char *url,
+                      const char *proxyname, apr_port_t proxyport);
+int ws_cap_handler(request_rec *r);
+int ws_is_gramex_websocket(request_rec *r);
+
+/* ws_tunnel.c: all tunnel state is owned by the tunnel thread after handoff */
+ws_tunnel *ws_tunnel_make(conn_rec *c, proxy_conn_rec *be, const char *scheme,
+                          apr_interval_time_t idle);
+void ws_tunnel_suspended(conn_rec *c, request_rec *r);
+apr_status_t ws_tunnels_start(apr_pool_t *pchild, server_rec *s);
+void ws_tunnels_stopping(apr_pool_t *pchild, int graceful);
+int ws_tunnels_full(server_rec *s);
+int ws_tunnels_running(void);
+void ws_counters_get(gx_ws_counters *out);
+
+#endif
