@@ -221,7 +221,8 @@ static int handshake(request_rec *r, proxy_conn_rec *be, proxy_worker *worker,
                          ws_tunnel_make(c, be, scheme, ct > bt ? ct : bt));
     ap_run_log_transaction(r);  /* the tunnel outlives the request's logging */
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "GX0042: url %s: asynchronous WebSocket "
-                  "tunnel to %s", apr_table_get(r->notes, "gramex-url"), url);
+                  "tunnel to %s, idle timeout %" APR_TIME_T_FMT " s",
+                  apr_table_get(r->notes, "gramex-url"), url, apr_time_sec(ct > bt ? ct : bt));
     return SUSPENDED;
 }
 
