@@ -38,8 +38,7 @@ int ws_cap_handler(request_rec *r);
 int ws_is_gramex_websocket(request_rec *r);
 
 /* ws_tunnel.c: all tunnel state is owned by the tunnel thread after handoff */
-ws_tunnel *ws_tunnel_make(conn_rec *c, proxy_conn_rec *be, const char *scheme,
-                          apr_interval_time_t idle);
+ws_tunnel *ws_tunnel_make(conn_rec *c, conn_rec *backend, apr_interval_time_t idle);
 void ws_tunnel_suspended(conn_rec *c, request_rec *r);
 apr_status_t ws_tunnels_start(apr_pool_t *pchild, server_rec *s);
 void ws_tunnels_stopping(apr_pool_t *pchild, int graceful);

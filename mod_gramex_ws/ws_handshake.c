@@ -9,6 +9,8 @@
 #include "http_request.h"
 #include "ap_mpm.h"
 #include <apr_strings.h>
+#include <apr_portable.h>
+#include <unistd.h>
 
 APLOG_USE_MODULE(gramex_ws);
 
@@ -153,9 +155,70 @@ static int relay_answer(request_rec *r, conn_rec *bc, apr_bucket_brigade *bb, ch
     return DONE;
 }
 
+static apr_status_t close_socket(void *sock)
+{
+    return apr_socket_close(sock);
+}
+
+/* The tunnel's own backend connection: a dup of mod_proxy's socket in the
+ * client connection's pool, with only the core filters. mod_proxy's
+ * connection goes back to its pool (closed) at once: a worker's pool has
+ * ThreadsPerChild connections, far fewer than the tunnels a child holds. */
+static conn_rec *own_backend(conn_rec *c, proxy_conn_rec *be)
+{
+    apr_os_sock_t fd, copy;
+    apr_socket_t *sock = NULL;
+    conn_rec *bc;
+    int rc;
+    if (apr_os_sock_get(&fd, be->sock) != APR_SUCCESS || (copy = dup(fd)) < 0)
+        return NULL;
+    if (apr_os_sock_put(&sock, &copy, c->pool) != APR_SUCCESS) {
+        close(copy);
+        return NULL;
+    }
+    apr_pool_cleanup_register(c->pool, sock, close_socket, apr_pool_cleanup_null);
+    /* as mod_proxy sets up its backend connections: no TLS, the modules'
+     * pre_connection hooks (core filters, logio's counters) */
+    bc = ap_run_create_connection(c->pool, c->base_server, sock, 0, NULL, c->bucket_alloc);
+    if (!bc)
+        return NULL;
+    ap_proxy_ssl_engine(bc, NULL, 0);
+    rc = ap_run_pre_connection(bc, sock);
+    if (rc != OK && rc != DONE)
+        return NULL;
+    remove_filter_named(bc->input_filters, "reqtimeout", 0);
+    apr_socket_timeout_set(sock, 0);
+    return bc;
+}
+
+/* What the backend sent behind the 101 that the filters still hold. */
+static char *drain_backend(request_rec *r, conn_rec *bc, apr_bucket_brigade *bb, char *buf,
+                           apr_size_t *have)
+{
+    apr_size_t cap = WS_HEAD_MAX;
+    for (;;) {
+        char *more;
+        apr_off_t len = 0;
+        apr_size_t n;
+        apr_brigade_cleanup(bb);
+        if (ap_get_brigade(bc->input_filters, bb, AP_MODE_READBYTES, APR_NONBLOCK_READ,
+                           WS_READ) != APR_SUCCESS || apr_brigade_length(bb, 1, &len)
+            != APR_SUCCESS || len <= 0)
+            break;
+        n = (apr_size_t)len;
+        more = apr_palloc(r->pool, cap + n);
+        memcpy(more, buf, *have);
+        apr_brigade_flatten(bb, more + *have, &n);
+        buf = more;
+        *have += n;
+        cap += n;
+    }
+    apr_brigade_cleanup(bb);
+    return buf;
+}
+
 static int handshake(request_rec *r, proxy_conn_rec *be, proxy_worker *worker,
-                     proxy_server_conf *conf, apr_uri_t *uri, char *url, char *portstr,
-                     const char *scheme)
+                     proxy_server_conf *conf, apr_uri_t *uri, char *url, char *portstr)
 {
     conn_rec *c = r->connection, *bc = be->connection;
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, bc->bucket_alloc);
@@ -201,6 +264,7 @@ static int handshake(request_rec *r, proxy_conn_rec *be, proxy_worker *worker,
         return relay_answer(r, bc, bb, buf, have, (apr_size_t)(end - buf), status);
 
     /* the 101 and any frames behind it, through the connection's filters */
+    buf = drain_backend(r, bc, bb, buf, &have);
     if (write_client(c, buf, have) != APR_SUCCESS) {
         c->aborted = 1;
         return DONE;
@@ -214,11 +278,15 @@ static int handshake(request_rec *r, proxy_conn_rec *be, proxy_worker *worker,
     apr_socket_timeout_get(be->sock, &bt);
     remove_filter_named(c->input_filters, "reqtimeout", 0);
     remove_filter_named(c->output_filters, "ssl/tls coalescing filter", 1);
-    remove_filter_named(bc->input_filters, "reqtimeout", 0);
     apr_socket_timeout_set(ap_get_conn_socket(c), 0);
-    apr_socket_timeout_set(be->sock, 0);
+    if (!(bc = own_backend(c, be))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "GX0044: url %s: cannot take over the "
+                      "backend connection", apr_table_get(r->notes, "gramex-url"));
+        c->aborted = 1;
+        return DONE;
+    }
     ap_set_module_config(c->conn_config, &gramex_ws_module,
-                         ws_tunnel_make(c, be, scheme, ct > bt ? ct : bt));
+                         ws_tunnel_make(c, bc, ct > bt ? ct : bt));
     ap_run_log_transaction(r);  /* the tunnel outlives the request's logging */
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "GX0042: url %s: asynchronous WebSocket "
                   "tunnel to %s, idle timeout %" APR_TIME_T_FMT " s",
@@ -236,23 +304,23 @@ int ws_scheme_handler(request_rec *r, proxy_worker *worker, proxy_server_conf *c
     char portstr[32];
     char *locurl = url;
     apr_uri_t *uri;
-    int is_ssl = 0, status;
+    int status;
 
     if (!async_applies(r))
         return DECLINED;
-    if (!ap_cstr_casecmpn(url, "wss:", 4) || !ap_cstr_casecmpn(url, "https:", 6))
-        is_ssl = 1;
-    else if (ap_cstr_casecmpn(url, "ws:", 3) && ap_cstr_casecmpn(url, "http:", 5))
+    /* TLS to the backend lives in mod_proxy's pooled connection, which the
+     * tunnel cannot keep: those go to mod_proxy_http's tunnel */
+    if (ap_cstr_casecmpn(url, "ws:", 3) && ap_cstr_casecmpn(url, "http:", 5))
         return DECLINED;
     if (!ap_cstr_casecmpn(url, "http", 4)
         && !ap_proxy_worker_can_upgrade(r->pool, worker, "websocket", NULL))
         return DECLINED;
-    scheme = is_ssl ? "WSS" : "WS";
+    scheme = "WS";
     uri = apr_palloc(r->pool, sizeof(*uri));
     status = ap_proxy_acquire_connection(scheme, &be, worker, r->server);
     if (status != OK)
         return status;
-    be->is_ssl = is_ssl;
+    be->is_ssl = 0;
     be->close = 0;
     status = ap_proxy_determine_connection(r->pool, r, conf, worker, be, uri, &locurl, proxyname,
                                            proxyport, portstr, sizeof(portstr));
@@ -264,10 +332,8 @@ int ws_scheme_handler(request_rec *r, proxy_worker *worker, proxy_server_conf *c
     if (status == OK)
         status = ap_proxy_connection_create_ex(scheme, be, r);
     if (status == OK)
-        status = handshake(r, be, worker, conf, uri, locurl, portstr, scheme);
-    if (status != SUSPENDED) {
-        be->close = 1;
-        ap_proxy_release_connection(scheme, be, r->server);
-    }
+        status = handshake(r, be, worker, conf, uri, locurl, portstr);
+    be->close = 1;      /* a tunnel has its own copy of the socket */
+    ap_proxy_release_connection(scheme, be, r->server);
     return status;
 }

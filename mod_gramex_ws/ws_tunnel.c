@@ -39,8 +39,7 @@ struct ws_tunnel {
     apr_time_t expires;
     apr_interval_time_t idle;
     ws_side client, backend;
-    proxy_conn_rec *be;
-    const char *scheme;
+    int be;                     /* the backend socket is open */
     server_rec *s;
     apr_bucket_brigade *in, *out;
     int closing;                /* lingering on the client after the backend is gone */
@@ -86,16 +85,13 @@ int ws_tunnels_full(server_rec *s)
     return 1;
 }
 
-ws_tunnel *ws_tunnel_make(conn_rec *c, proxy_conn_rec *be, const char *scheme,
-                          apr_interval_time_t idle)
+ws_tunnel *ws_tunnel_make(conn_rec *c, conn_rec *backend, apr_interval_time_t idle)
 {
     ws_tunnel *t = apr_pcalloc(c->pool, sizeof(*t));
     t->client.c = c;
     t->client.s = ap_get_conn_socket(c);
-    t->backend.c = be->connection;
-    t->backend.s = be->sock;
-    t->be = be;
-    t->scheme = scheme;
+    t->backend.c = backend;
+    t->backend.s = ap_get_conn_socket(backend);
     t->s = c->base_server;
     t->idle = idle > 0 ? idle : apr_time_from_sec(300);
     t->in = apr_brigade_create(c->pool, c->bucket_alloc);
@@ -104,6 +100,7 @@ ws_tunnel *ws_tunnel_make(conn_rec *c, proxy_conn_rec *be, const char *scheme,
     t->client.pfd.desc.s = t->client.s;
     t->backend.pfd.desc.s = t->backend.s;
     t->client.pfd.client_data = t->backend.pfd.client_data = t;
+    t->be = 1;
     apr_atomic_inc32(&T.n.open);
     T.n.opened++;
     return t;
@@ -269,9 +266,8 @@ static void release_backend(ws_tunnel *t)
     if (!t->be)
         return;
     set_events(&t->backend, 0);
-    t->be->close = 1;
-    ap_proxy_release_connection(t->scheme, t->be, t->s);
-    t->be = NULL;
+    apr_socket_shutdown(t->backend.s, APR_SHUTDOWN_READWRITE);
+    t->be = 0;
 }
 
 static void finish(ws_tunnel *t)

@@ -53,10 +53,15 @@ def backend():
 
 @pytest.fixture
 def served(httpd, app_dir, backend):
+    made = []
+
     def make(conf=ASYNC, port=None, yaml=None):
         app = app_dir({'gramex.yaml': yaml or app_yaml(port or backend.port)})
-        return httpd(f'{ONE_CHILD}\nGramexConfig "{app}/gramex.yaml"\n{conf}').start()
-    return make
+        made.append(httpd(f'{ONE_CHILD}\nGramexConfig "{app}/gramex.yaml"\n{conf}').start())
+        return made[-1]
+    yield make
+    for h in made:      # no child crashed in any test
+        assert 'exit signal' not in h.error_log(), h.error_log()
 
 
 def until(pred, bound=WAIT):
