@@ -114,10 +114,14 @@ class Apache:
         return main, [int(k) for k in kids]
 
     def stop(self):
-        try:
-            main = int((self.dir / 'httpd.pid').read_text())
-        except (OSError, ValueError):
-            return
+        main, end = None, time.time() + 5
+        while main is None:
+            try:        # httpd writes its pid file a moment after it answers
+                main = int((self.dir / 'httpd.pid').read_text())
+            except (OSError, ValueError):
+                if time.time() > end:
+                    return
+                time.sleep(0.1)
         os.kill(main, signal.SIGTERM)
         end = time.time() + 10
         while time.time() < end:

@@ -589,7 +589,7 @@ static const char *misspelt_handler(const char *name)
             return NULL;
     for (i = 0; gramex_handlers[i]; i++) {
         int n = edit_distance(name, gramex_handlers[i]);
-        if (n <= 2 && n * 4 <= (int)strlen(name))
+        if (n <= 2 && n * 5 <= (int)strlen(name))
             return gramex_handlers[i];
     }
     return NULL;

@@ -38,8 +38,8 @@ typedef struct {
  * apps/ directory of the installed `gramex` Python package. Without an
  * explicit directory it is found, at config time and without running
  * Python, as the first directory of: the GRAMEXAPPS environment variable,
- * then each of `places` (globs; '*' in one component, the last match in
- * sort order wins, e.g. python3.11 over python3.9). NULL if none exists.
+ * then each of `places` (globs, '*' within one component; of several
+ * matches the last in plain sort order wins). NULL if none exists.
  * When none is found, every import under $GRAMEXAPPS is skipped with ONE
  * warning that lists them and names the GramexApps directive. */
 extern const char *const gx_gramexapps_places[];

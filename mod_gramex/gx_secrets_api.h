@@ -18,4 +18,11 @@ APR_DECLARE_OPTIONAL_FN(gx_node *, gx_secrets_for_app,
                         (apr_pool_t *p, server_rec *s, const char *app_yaml,
                          gx_diags *d, apr_array_header_t *never_serve));
 
+/* text with every secret value loaded in this configuration replaced by ***
+ * (values of 4 bytes or more wherever they occur, shorter ones only as the
+ * whole text), for pages that show config values, e.g. interpolated
+ * headers. s: the request's server. */
+APR_DECLARE_OPTIONAL_FN(const char *, gx_secrets_mask,
+                        (apr_pool_t *p, server_rec *s, const char *text));
+
 #endif

@@ -508,6 +508,8 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
         k = apr_hash_get(kept, key, APR_HASH_KEY_STRING);
         if (c->app) {
             c->loaded_at = apr_time_now();
+            if (testing)        /* -t shows warnings too; a real start logs them in post_config */
+                log_diags(NULL, d, GX_WARN, ptemp);
             if (!testing)
                 keep(kept, s, key, c->app, never_serve, c->loaded_at, generation);
             continue;
@@ -516,8 +518,9 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
             /* -t and first start: refuse, so `apachectl -t` fails on the file */
             log_diags(NULL, d, GX_ERROR, ptemp);
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, NULL,
-                         "gramex: error: %s (%s) has errors; the configuration is refused "
-                         "and nothing of it is served", yaml, source);
+                         "gramex: error: %s (%s) has errors, so Apache does not start or "
+                         "reload with this configuration (a running Apache keeps serving what "
+                         "it serves); fix them and run apachectl -t", yaml, source);
             failed = 1;
             continue;
         }

@@ -197,41 +197,41 @@ static int translate(request_rec *r)
 
 static int map_file(request_rec *r, gx_request *gr);
 
-/* A file of the app reached without the app's urls: a server RewriteRule
- * without [PT] (a DocumentRoot-relative result) or an Alias into the app.
- * Under the DocumentRoot its URL path is known, and the app's urls decide
- * for it as if [PT] had been given; elsewhere it is refused. Subrequests of
- * a request the app answered (its listing, its includes) are its own. */
+/* A file of the app reached without the app's urls decided for it: a
+ * subrequest by file (mod_include's file=, a listing's entries), a server
+ * RewriteRule without [PT] (a DocumentRoot-relative result), or an Alias
+ * into the app. Where its URL path is known (the subrequest's URI, or the
+ * path under the DocumentRoot), the app's urls decide as if it had been
+ * asked for; elsewhere it is refused. */
 static int unrouted(request_rec *r)
 {
     gx_server_conf *c = gx_sconf(r->server);
-    const char *docroot = ap_document_root(r), *rest;
+    const char *docroot = ap_document_root(r), *path = NULL;
     apr_size_t n = strlen(docroot);
     int status;
-    if (!r->filename || (r->main && gx_req(r->main)) || !gx_in_app_dirs(r))
+    if (!r->filename || !gx_in_app_dirs(r))
         return DECLINED;
     while (n && docroot[n - 1] == '/')
         n--;
-    rest = r->filename + n;
-    if (strncmp(r->filename, docroot, n) == 0 && *rest == '/') {
-        status = route(r, c, gx_path_encode(r->pool, rest));
-        if (status == DECLINED)
-            status = HTTP_NOT_FOUND;        /* none of the app's urls serves it */
-        if (status != OK || !gx_req(r))
-            return status;
-        return r->proxyreq ? DECLINED : map_file(r, gx_req(r));
+    if (r->main && r->uri && r->uri[0] == '/')
+        path = r->uri;
+    else if (strncmp(r->filename, docroot, n) == 0 && r->filename[n] == '/')
+        path = r->filename + n;
+    if (!path) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0022) "%s is an app file mapped "
+                      "outside the DocumentRoot without the app's urls (an Alias into the app?): "
+                      "refused. Point the Alias elsewhere, or let the app's urls serve it",
+                      r->filename);
+        return HTTP_FORBIDDEN;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, GX_LOGNO(0022) "%s is an app file mapped "
-                  "outside the DocumentRoot without the app's urls (an Alias into the app?): "
-                  "refused. Point the Alias elsewhere, or let the app's urls serve it", r->filename);
-    return HTTP_FORBIDDEN;
+    status = route(r, c, gx_path_encode(r->pool, path));
+    if (status == DECLINED)
+        status = HTTP_NOT_FOUND;        /* none of the app's urls serves it */
+    if (status != OK || !gx_req(r))
+        return status;
+    return r->proxyreq ? DECLINED : map_file(r, gx_req(r));
 }
 
-/* Files go through core's own directory walk: the admin's <Directory>,
- * <Files>, .htaccess, Options and Require hold for every app file (the
- * module grants only its app's roots: mod_gramex_access.c). A listing is
- * walked as its directory, then answered by our handler; our other
- * answers and proxied requests have no file to walk. */
 static int map_file(request_rec *r, gx_request *gr)
 {
     int status;

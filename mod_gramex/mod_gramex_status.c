@@ -11,6 +11,8 @@
  * Hit counters live in anonymous shared memory made at post_config, so every
  * child of a generation adds to the same numbers; a restart starts them at 0. */
 #include "mod_gramex.h"
+#include "util_script.h"
+#include "gx_secrets_api.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_main.h"
@@ -112,9 +114,17 @@ void gx_register_status_hooks(apr_pool_t *p)
 
 /* ---- what the page reports ----------------------------------------------------- */
 
+/* A config value as written when variables were substituted into it
+ * ($API_KEY, not the key): the page never shows what a variable held. */
+static const char *as_written(const gx_node *n, const char *value)
+{
+    return n && n->src ? n->src : value;
+}
+
 /* Where a url's requests go, in words. */
 static const char *goes_to(apr_pool_t *p, const gx_server_conf *c, const gx_route *rt)
 {
+    const char *target = as_written(gx_map_get(rt->kwargs, "url"), rt->target);
     switch (rt->kind) {
     case GX_KIND_FILE:
         if (!rt->fh)
@@ -124,9 +134,9 @@ static const char *goes_to(apr_pool_t *p, const gx_server_conf *c, const gx_rout
         return apr_psprintf(p, "%s %s", rt->fh->path_kind == GX_PATH_FILE ? "file" : "files under",
                             rt->fh->path_kind == GX_PATH_FILE ? rt->fh->path : rt->fh->root);
     case GX_KIND_PROXY:
-        return apr_psprintf(p, "proxy to %s", rt->target);
+        return apr_psprintf(p, "proxy to %s", target);
     case GX_KIND_REDIRECT:
-        return apr_psprintf(p, "redirect (%d) to %s", rt->permanent ? 301 : 302, rt->target);
+        return apr_psprintf(p, "redirect (%d) to %s", rt->permanent ? 301 : 302, target);
     case GX_KIND_UPSTREAM:
         if (c->upstream_target)
             return apr_psprintf(p, "Gramex upstream %s (%s)", c->upstream_target,
@@ -141,6 +151,31 @@ static const char *goes_to(apr_pool_t *p, const gx_server_conf *c, const gx_rout
 static const apr_array_header_t *route_headers(const gx_route *rt)
 {
     return rt->kind == GX_KIND_FILE && rt->fh ? rt->fh->headers : rt->headers;
+}
+
+/* A header's value as written in the config (see as_written); a value whose
+ * source cannot be found is not shown. `headers` is the headers: mapping the
+ * rules were built from. NULL: the header is removed. */
+static const char *header_shown(const gx_node *headers, const gx_header *e)
+{
+    const gx_node *n = headers;
+    if (!e->value)
+        return NULL;
+    if (e->pattern)
+        n = n && n->type == GX_MAP ? gx_map_get(n, e->pattern) : NULL;
+    n = n && n->type == GX_MAP ? gx_map_get(n, e->name) : NULL;
+    return n ? as_written(n, e->value) : "(hidden)";
+}
+
+static const gx_node *route_headers_node(const gx_route *rt)
+{
+    return gx_map_get(rt->kwargs, "headers");
+}
+
+static const gx_node *base_headers_node(const gx_app *app)
+{
+    return gx_map_get(gx_map_get(gx_map_get(app->loaded->config, "handlers"), "BaseHandler"),
+                      "headers");
 }
 
 /* scheme://host/ of a URL: enough to say where secrets come from, never the
@@ -189,7 +224,7 @@ static gx_secrets_state secrets_state(request_rec *r, const gx_server_conf *c)
     }
     for (i = 0; c->diags && i < c->diags->items->nelts; i++) {
         const gx_diag *d = &APR_ARRAY_IDX(c->diags->items, i, gx_diag);
-        if (d->file && strstr(d->file, ".secrets") && strstr(d->msg, "cache"))
+        if (d->file && strstr(d->file, ".secrets") && strstr(d->msg, "last good copy"))
             st.note = "SECRETS_URL could not be fetched at load time: the cached copy was used";
     }
     return st;
@@ -270,14 +305,21 @@ static void json_strings(request_rec *r, const apr_array_header_t *a)
     ap_rputs("]", r);
 }
 
-static void json_headers(request_rec *r, const apr_array_header_t *h)
+/* Text built from config values (a proxy target) with secrets' values shown as ***. */
+static const char *masked(request_rec *r, const char *text)
+{
+    APR_OPTIONAL_FN_TYPE(gx_secrets_mask) *mask = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_mask);
+    return mask && text ? mask(r->pool, r->server, text) : text;
+}
+
+static void json_headers(request_rec *r, const apr_array_header_t *h, const gx_node *src)
 {
     int i;
     ap_rputs("[", r);
     for (i = 0; h && i < h->nelts; i++) {
         const gx_header *e = &APR_ARRAY_IDX(h, i, gx_header);
         ap_rprintf(r, "%s{\"name\": %s, \"value\": %s, \"files\": %s}", i ? ", " : "",
-                   jq(r, e->name), jq(r, e->value), jq(r, e->pattern));
+                   jq(r, e->name), jq(r, header_shown(src, e)), jq(r, e->pattern));
     }
     ap_rputs("]", r);
 }
@@ -316,7 +358,7 @@ static void status_json(request_rec *r)
                    "\"base_headers\": ", jq(r, st.file), st.present ? "true" : "false",
                    st.module ? "true" : "false", jq(r, st.url), jq(r, st.cache),
                    st.cache_present ? "true" : "false", jq(r, st.note));
-        json_headers(r, app->base_headers);
+        json_headers(r, app->base_headers, base_headers_node(app));
         ap_rputs(", \"routes\": [", r);
         for (i = 0; i < app->routes->nelts; i++) {
             const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
@@ -326,12 +368,12 @@ static void status_json(request_rec *r)
                        i ? ", " : "", jq(r, rt->name), jq(r, rt->pattern), jq(r, rt->regex),
                        jq(r, rt->handler), gx_kind_name(rt->kind),
                        jq(r, apr_psprintf(r->pool, "%s:%d", rt->file ? rt->file : "", rt->line)),
-                       jq(r, goes_to(r->pool, c, rt)));
+                       jq(r, masked(r, goes_to(r->pool, c, rt))));
             json_strings(r, rt->fh ? rt->fh->allow : NULL);
             ap_rputs(", \"ignore\": ", r);
             json_strings(r, rt->fh ? rt->fh->ignore : NULL);
             ap_rputs(", \"headers\": ", r);
-            json_headers(r, route_headers(rt));
+            json_headers(r, route_headers(rt), route_headers_node(rt));
             ap_rprintf(r, ", \"hits\": %u, \"4xx\": %u, \"5xx\": %u, \"last_error\": %s}",
                        n ? n->hits : 0, n ? n->c4xx : 0, n ? n->c5xx : 0,
                        n && n->last_error_status
@@ -362,7 +404,7 @@ static const char *STYLE =
     "margin:1.6rem 0 .4rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}"
     "table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;"
     "padding:.3rem .5rem;border-bottom:1px solid #eee}th{background:#f6f6f6}"
-    "code{font-size:.9em;word-break:break-all}.num{text-align:right;font-variant-numeric:"
+    "code{font-size:.9em;overflow-wrap:anywhere}.num{text-align:right;font-variant-numeric:"
     "tabular-nums}.bad{color:#b00020;font-weight:600}.ok{color:#1b7f3a}.muted{color:#777}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}"
     "dt{color:#555}dd{margin:0}.box{background:#fff4f4;border:1px solid #f2c2c2;"
@@ -375,16 +417,51 @@ static void html_list(request_rec *r, const apr_array_header_t *a)
         ap_rprintf(r, "%s<code>%s</code>", i ? " " : "", esc(r, APR_ARRAY_IDX(a, i, const char *)));
 }
 
-static void html_headers(request_rec *r, const apr_array_header_t *h)
+static void html_headers(request_rec *r, const apr_array_header_t *h, const gx_node *src)
 {
     int i;
     for (i = 0; h && i < h->nelts; i++) {
         const gx_header *e = &APR_ARRAY_IDX(h, i, gx_header);
         ap_rprintf(r, "<div><code>%s: %s</code>%s%s%s</div>", esc(r, e->name),
-                   e->value ? esc(r, e->value) : "<i>(removed)</i>", e->pattern ? " <span "
+                   e->value ? esc(r, header_shown(src, e)) : "<i>(removed)</i>", e->pattern ? " <span "
                    "class=\"muted\">for " : "", e->pattern ? esc(r, e->pattern) : "",
                    e->pattern ? "</span>" : "");
     }
+}
+
+/* ?match=/path (with ?json: as JSON): which url answers it and how, the
+ * core's own decision */
+static const char *match_arg(request_rec *r)
+{
+    apr_table_t *args;
+    ap_args_to_table(r, &args);
+    return apr_table_get(args, "match");
+}
+
+static gx_decision *match(request_rec *r, const gx_server_conf *c, const char *target)
+{
+    gx_decision *d = apr_palloc(r->pool, sizeof(*d));
+    gx_request_in in = {0};
+    char *path = apr_pstrdup(r->pool, target), *q = strchr(path, '?');
+    if (q)
+        *q++ = '\0';
+    in.method = "GET";
+    in.path = path;
+    in.query = q;
+    in.upstream = c->upstream_target;
+    gx_decide(r->pool, c->app, &in, d);
+    return d;
+}
+
+static void match_html(request_rec *r, const gx_server_conf *c)
+{
+    const char *target = match_arg(r);
+    ap_rprintf(r, "<h2>Which url answers?</h2>\n<form><input name=\"match\" size=\"60\" "
+               "value=\"%s\" placeholder=\"/path?query\"> <button>match</button></form>\n",
+               esc(r, target ? target : ""));
+    if (target && *target == '/')
+        ap_rprintf(r, "<pre>%s</pre>\n", esc(r, masked(r, gx_decision_json(r->pool,
+                                                                          match(r, c, target)))));
 }
 
 static void status_html(request_rec *r)
@@ -439,7 +516,7 @@ static void status_html(request_rec *r)
                    "app:</span> %s<br>%s</p>\n", esc(r, c->reload_error), c->loaded_at
                    ? "The app loaded before is still served. Fix the file and reload."
                    : "Nothing of it is served (500) until the file is fixed and reloaded.");
-    /* A "which url answers this path?" form goes here (?match=/path). */
+    match_html(r, c);
     ap_rputs("<h2>URLs, in match order</h2>\n<table>\n<tr><th>#</th><th>url</th><th>pattern"
              "</th><th>handler</th><th>goes to</th><th>allow / ignore</th><th>headers</th>"
              "<th class=\"num\">hits</th><th class=\"num\">4xx</th><th class=\"num\">5xx</th>"
@@ -449,7 +526,7 @@ static void status_html(request_rec *r)
         const gx_counts *n = counts_of(rt);
         ap_rprintf(r, "<tr><td>%d</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td>"
                    "<td>", i + 1, esc(r, rt->name), esc(r, rt->regex), esc(r, rt->handler),
-                   esc(r, goes_to(r->pool, c, rt)));
+                   esc(r, masked(r, goes_to(r->pool, c, rt))));
         if (rt->fh && rt->fh->allow && rt->fh->allow->nelts) {
             ap_rputs("allow ", r);
             html_list(r, rt->fh->allow);
@@ -460,7 +537,7 @@ static void status_html(request_rec *r)
             html_list(r, rt->fh->ignore);
         }
         ap_rputs("</td><td>", r);
-        html_headers(r, route_headers(rt));
+        html_headers(r, route_headers(rt), route_headers_node(rt));
         ap_rprintf(r, "</td><td class=\"num\">%u</td><td class=\"num\">%u</td>"
                    "<td class=\"num\">%u</td><td>%s</td><td><code>%s:%d</code></td></tr>\n",
                    n ? n->hits : 0, n ? n->c4xx : 0, n ? n->c5xx : 0,
@@ -472,7 +549,7 @@ static void status_html(request_rec *r)
     ap_rputs("</table>\n<p class=\"muted\">Hits and errors: every child process of this "
              "generation, since the last (re)start.</p>\n<h2>Headers on every response "
              "(handlers.BaseHandler)</h2>\n", r);
-    html_headers(r, app->base_headers);
+    html_headers(r, app->base_headers, base_headers_node(app));
     ap_rputs("<h2>Config files</h2>\n<ul>\n", r);
     for (i = 0; app->loaded->files && i < app->loaded->files->nelts; i++)
         ap_rprintf(r, "<li><code>%s</code></li>\n",
@@ -492,7 +569,14 @@ int gx_status_handler(request_rec *r)
         return HTTP_METHOD_NOT_ALLOWED;
     if (r->header_only)
         return OK;
-    if (r->args && strstr(r->args, "json"))
+    if (r->args && strstr(r->args, "json") && match_arg(r) && gx_sconf(r->server)->app
+        && *match_arg(r) == '/') {
+        ap_set_content_type(r, "application/json");
+        ap_rputs(masked(r, gx_decision_json(r->pool, match(r, gx_sconf(r->server),
+                                                            match_arg(r)))), r);
+        ap_rputs("\n", r);
+    }
+    else if (r->args && strstr(r->args, "json"))
         status_json(r);
     else
         status_html(r);

@@ -8,6 +8,7 @@
 #include "http_core.h"
 #include "gx_secrets_api.h"
 #include "gx_sec_load.h"
+#include "gx_sec_wipe.h"
 #include <apr_strings.h>
 #include <curl/curl.h>
 
@@ -143,12 +144,65 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return OK;
 }
 
+/* Every secret value loaded in this configuration (char *, in pconf, wiped
+ * with it), for gx_secrets_mask: pages that show config values must not
+ * show what a $SECRET put there. */
+#define LOADED_KEY "gramex_secrets_values"
+/* as gx_json's dump: shorter values are masked only as the whole text */
+#define MASK_SUBSTRING_MIN 4
+
+static apr_array_header_t *loaded_values(apr_pool_t *pconf)
+{
+    apr_array_header_t *a = NULL;
+    apr_pool_userdata_get((void **)&a, LOADED_KEY, pconf);
+    if (!a) {
+        a = apr_array_make(pconf, 8, sizeof(char *));
+        apr_pool_userdata_set(a, LOADED_KEY, apr_pool_cleanup_null, pconf);
+    }
+    return a;
+}
+
+static void remember_values(apr_pool_t *pconf, const gx_node *n)
+{
+    int i;
+    if (!n)
+        return;
+    if (n->type == GX_MAP || n->type == GX_LIST) {
+        for (i = 0; i < n->n; i++)
+            remember_values(pconf, n->vals[i]);
+        return;
+    }
+    if (n->type != GX_NULL && n->str && *n->str) {
+        char *copy = apr_pstrdup(pconf, n->str);
+        gx_wipe_on_cleanup(pconf, copy, strlen(copy));
+        APR_ARRAY_PUSH(loaded_values(pconf), char *) = copy;
+    }
+}
+
+static const char *gx_secrets_mask(apr_pool_t *p, server_rec *s, const char *text)
+{
+    apr_array_header_t *a = loaded_values(s->process->pconf);
+    int i;
+    for (i = 0; text && i < a->nelts; i++) {
+        const char *v = APR_ARRAY_IDX(a, i, const char *), *at;
+        apr_size_t n = strlen(v);
+        if (!strcmp(text, v))
+            return "***";
+        if (n < MASK_SUBSTRING_MIN)
+            continue;
+        while ((at = strstr(text, v)))
+            text = apr_pstrcat(p, apr_pstrmemdup(p, text, at - text), "***", at + n, NULL);
+    }
+    return text;
+}
+
 static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app_yaml,
                                    gx_diags *d, apr_array_header_t *never_serve)
 {
     sec_conf *c = ap_get_module_config(s->module_config, &gramex_secrets_module);
     gx_secrets_opts o = {0};
     const char *path;
+    gx_node *vars;
     if (c->off)
         return gx_map_new(p, NULL, 0);
     path = c->path ? c->path
@@ -160,7 +214,9 @@ static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app
     /* Gramex runs in the app's directory: file:name is relative to it */
     o.base_dir = ap_make_dirstr_parent(p, app_yaml);
     o.memo = memo_for_start(s);
-    return gx_secrets_load(p, path, &o, d, never_serve);
+    vars = gx_secrets_load(p, path, &o, d, never_serve);
+    remember_values(s->process->pconf, vars);
+    return vars;
 }
 
 /* libcurl's global set-up is not thread-safe: do it while httpd is single
@@ -178,6 +234,7 @@ static void register_hooks(apr_pool_t *p)
 {
     (void)p;
     APR_REGISTER_OPTIONAL_FN(gx_secrets_for_app);
+    APR_REGISTER_OPTIONAL_FN(gx_secrets_mask);
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }

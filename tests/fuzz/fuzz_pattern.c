@@ -1,6 +1,6 @@
 /* url patterns and request paths: input = pattern "\n" request path.
- * Normalise the pattern, build a router from it, match the normalised
- * request path, and check the path invariants FileHandler relies on. */
+ * Normalise the pattern, build a router from it, match the request path,
+ * and check the invariants FileHandler relies on for each capture. */
 #include "fuzz_common.h"
 #include "gx_pattern.h"
 #include "gx_router.h"
@@ -18,10 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gx_pattern_normalize(p, pattern);
     gx_pattern_sort_key(pattern, 0);
     r = gx_router_build(p, &regex, 1, NULL, NULL, NULL, d);
-    path = gx_request_path_normalize(p, rest, strlen(rest));
-    if (path) {
-        if (path[0] != '/' || strstr(path, "/../") || strstr(path, "//"))
-            abort();
+    path = rest;
+    {
         if (r && gx_router_match(r, path, strlen(path), p, &m) && m.route == 0) {
             int g;
             for (g = 1; g <= m.ngroups && g <= GX_MAX_CAPTURES; g++) {

@@ -16,7 +16,7 @@ OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 APR_CONFIG=$(apxs -q APR_CONFIG 2>/dev/null || echo apr-1-config)
 APU_CONFIG=$(apxs -q APU_CONFIG 2>/dev/null || echo apu-1-config)
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+CFLAGS="-g -O1 -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
         -fno-omit-frame-pointer $($APR_CONFIG --includes --cppflags)
         -Imod_gramex -Imod_gramex_secrets -Itests/fuzz"
 LIBS="-lyaml -lpcre2-8 $($APR_CONFIG --link-ld) $($APU_CONFIG --link-ld) -lm"

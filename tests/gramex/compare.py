@@ -294,7 +294,7 @@ CAUSES = [
      and r['gramex_body'].startswith('# This is the base configuration file')),
     ("Gramex's default error template, which needs Tornado (decisions.md: base layer)", True,
      lambda r: r['apache_status'] == r['gramex_status'] and gramex_default_error(r)),
-    ('traversal refused by httpd before routing (400)', True,
+    ('traversal refused (decisions.md: one canonical path, dots resolved)', True,
      lambda r: r['apache_status'] == 400 and '%2e%2e' in r['path'].lower()),
     ('503: needs GramexUpstream although it is set (issue 9 item 1)', False,
      lambda r: r['apache_status'] == 503 and 'needs a Gramex process' in r['apache_body']),
@@ -303,11 +303,12 @@ CAUSES = [
     ("error page: httpd's own, not Gramex's (issue 9 item 4)", False,
      lambda r: r['apache_status'] == r['gramex_status'] and r['apache_status'] >= 400
      and r['apache_body'].startswith(APACHE_ERROR_DOC)),
-    ('directory listing differs (issue 9 item 7: index_template)', False,
+    ('directory listing: only entries the route serves, escaped (decisions.md)', True,
      lambda r: r['kind'] == 'directory' and r['apache_status'] == r['gramex_status'] == 200),
     ("Content-Type: no Python mimetypes entry, so Gramex sends Tornado's text/html", False,
      lambda r: [f for f, _, _ in r['diffs']] == ['Content-Type']),
-    ('path with // (httpd merges slashes)', False, lambda r: '//' in r['path']),
+    ('path with //: merged in the canonical path (decisions.md)', True,
+     lambda r: '//' in r['path']),
 ]
 
 

@@ -81,13 +81,10 @@ def app_yaml(static_dir, sites_dir):
             f'    kwargs: {{path: "{sites_dir}/"}}\n')
 
 
-def site_files(port, app_dir):
-    """The vhost grants the app's own directory, which lies outside the site
-    dir where its gramex.yaml was copied (issue 8: roots elsewhere need a grant)."""
+def site_files(port):
     return {
         'mysite.conf': f'# {SITE_MARK}\n<VirtualHost 127.0.0.1:{port}>\n'
                        '  ServerName 127.0.0.1\n'
-                       f'  <Directory "{app_dir}">\n    Require all granted\n  </Directory>\n'
                        '  Include "${SITEDIR}/inc/extra.conf"\n</VirtualHost>\n',
         'inc/extra.conf': f'# {EXTRA_MARK}\nHeader set X-Site mysite\n',
     }
@@ -113,8 +110,7 @@ def vhost_site(httpd):
         root = readable_tmpdir('gxtest-site-')
         app = write_tree(root / 'app', STATIC)
         sites = root / ('sites-available' if layout == 'debian' else 'sites')
-        write_tree(sites, {**site_files(h.port, app),
-                           'gramex.yaml': app_yaml(app / 'static', sites)})
+        write_tree(sites, {**site_files(h.port), 'gramex.yaml': app_yaml(app / 'static', sites)})
         if layout == 'debian':
             enabled = root / 'sites-enabled'
             enabled.mkdir(mode=0o755)

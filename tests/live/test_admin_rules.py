@@ -83,6 +83,8 @@ def admin_conf(app, granted):
 """
 
 
+FOLLOWED = "followed by the admin's Options\n"
+
 # path in the app -> the marker its file holds; each answers 403 through every route
 DENIED = {
     'private/secret.txt': 'private',
@@ -100,7 +102,7 @@ DENIED = {
 def site():
     root = readable_tmpdir('gxtest-admin-')
     elsewhere = write_tree(root / 'elsewhere', {'linked.txt': MARK['symlink'] + '\n',
-                                                'allowed.txt': 'followed by the admin\'s Options\n'})
+                                                'allowed.txt': FOLLOWED})
     notgranted = write_tree(root / 'not-granted', {'file.txt': MARK['notgranted'] + '\n'})
     granted = write_tree(root / 'granted', {'file.txt': 'granted by the admin\n'})
     files = {'gramex.yaml': APP_YAML.format(notgranted=notgranted, granted=granted),
@@ -191,7 +193,7 @@ def test_symlink_followed_where_the_admin_allows_it(site):
     h, _ = site
     for target in ['/links-ok/elsewhere.txt', '/files/links-ok/elsewhere.txt']:
         r = raw_request(h.port, target)
-        assert r.status == 200 and r.body == b"followed by the admin's Options\n", (target, r.status)
+        assert r.status == 200 and r.body == FOLLOWED.encode(), (target, r.status)
 
 
 def test_location_denial_holds(site):
@@ -239,7 +241,7 @@ def test_startup_warning_names_the_url_and_the_block(site, url, directory):
 def test_admin_denial_of_the_app_root_wins(httpd, app_dir):
     """The module's grant of the app's own directory comes before the admin's
     section for the same directory: the admin's denial wins."""
-    app = app_dir({'gramex.yaml': APP_YAML.format(notgranted='/nonexistent', granted='/nonexistent'),
+    app = app_dir({'gramex.yaml': APP_YAML.format(notgranted='/nowhere', granted='/nowhere'),
                    'public.txt': 'public app file\n'})
     h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
               f'<Directory "{app}">\n  Require all denied\n</Directory>\n').start()

@@ -219,7 +219,7 @@ def test_misspelt_handler_and_absolute_path_messages(httpd, app_dir):
                            'kwargs: {path: $YAMLPATH/}}\n'
                            '  abs: {pattern: /$YAMLURL/a/(.*), handler: FileHandler, '
                            'kwargs: {path: /srv/shared/}}\n'
-                           '  own: {pattern: /$YAMLURL/o, handler: MyHandler}\n',
+                           '  own: {pattern: /$YAMLURL/o, handler: CustomHandler}\n',
     })
     h = httpd(f'GramexConfig "{app}/gramex.yaml"')
     rc, out = h.check()
@@ -228,7 +228,7 @@ def test_misspelt_handler_and_absolute_path_messages(httpd, app_dir):
             'Gramex handler; did you mean FileHandler?') in out
     assert 'FileHandlr runs Python' not in out
     assert "url abs: path '/srv/shared/'" not in out      # absolute: same wherever Gramex runs
-    assert 'did you mean' not in out.split('url own')[-1].split('\n')[0]   # no guess for MyHandler
+    assert 'did you mean' not in out.split('url own')[-1].split('\n')[0]   # no guess for CustomHandler
 
 
 def test_config_test_separates_warnings_and_errors(httpd, app_dir):

@@ -38,16 +38,18 @@ class Load:
         self.thread.start()
 
     def run(self):
-        with requests.Session() as s:
-            while not self.stop.is_set():
-                try:
-                    r = s.get(self.url, timeout=10)
-                    if r.status_code == 200 and r.text == self.body:
-                        self.ok += 1
-                    else:
-                        self.failures.append(f'{r.status_code} {r.text[:80]!r}')
-                except requests.RequestException as e:
-                    self.failures.append(repr(e))
+        # a new connection per request: a graceful restart closes idle keep-alive
+        # connections, which clients retry (httpd's documented behaviour); a
+        # failure here is a request that was really refused or dropped
+        while not self.stop.is_set():
+            try:
+                r = requests.get(self.url, timeout=10, headers={'Connection': 'close'})
+                if r.status_code == 200 and r.text == self.body:
+                    self.ok += 1
+                else:
+                    self.failures.append(f'{r.status_code} {r.text[:80]!r}')
+            except requests.RequestException as e:
+                self.failures.append(repr(e))
 
     def finish(self):
         time.sleep(0.3)
@@ -165,3 +167,18 @@ def test_secrets_url_gone_without_cache_keeps_last_good_app(httpd, app_dir):
         assert 'remote-tok-777' not in h.error_log()
     finally:
         server.stop() if server.server.fileno() != -1 else None
+
+
+def test_apache2_k_graceful_refuses_broken_yaml_and_keeps_running(httpd, app_dir):
+    """`apache2 -k graceful` reads the config in the signalling process first:
+    a broken app stops the signal there, and the server keeps its app."""
+    app = app_dir({'gramex.yaml': GOOD, 'page.html': 'v1\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n').start()
+    (app / 'gramex.yaml').write_text(BROKEN)
+    out = subprocess.run(['/usr/sbin/apache2', '-f', str(h.conf), '-k', 'graceful'],
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    assert f'gramex: error: {app}/gramex.yaml:7: found duplicate key (page)' in out.stderr
+    assert 'a running Apache keeps serving what it serves' in out.stderr
+    assert alive(h) and requests.get(f'{h.url}/page').text == 'v1\n'
+    assert h.error_log().count('resuming normal operations') == 1     # no restart happened

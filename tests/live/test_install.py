@@ -93,3 +93,31 @@ def test_system_install_a2enmod_and_linked_app():
         shutil.rmtree(CONFDIR, ignore_errors=True)
         shutil.rmtree(LOGDIR, ignore_errors=True)
         shutil.rmtree(app, ignore_errors=True)
+
+
+def test_run_brings_mod_ssl_for_https_proxy_targets(app_dir):
+    """`./apxs-build.sh run APP` on an app with an https:// ProxyHandler target:
+    mod_ssl and SSLProxyEngine are in run's config, so the app is not refused."""
+    import signal
+    app = app_dir({'index.html': 'hi\n', 'gramex.yaml': (
+        "url:\n  ext:\n    pattern: /$YAMLURL/ext/(.*)\n    handler: ProxyHandler\n"
+        "    kwargs: {url: 'https://127.0.0.1:9/{0}'}\n"
+        "  page:\n    pattern: /$YAMLURL/\n    handler: FileHandler\n"
+        "    kwargs: {path: $YAMLPATH/index.html}\n")})
+    port = free_port()
+    proc = subprocess.Popen([str(REPO / 'apxs-build.sh'), 'run', str(app), '--port', str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        end, r = time.time() + 60, None
+        while time.time() < end and r is None:
+            try:
+                r = requests.get(f'http://127.0.0.1:{port}/', timeout=2)
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(0.2)
+        assert r is not None and r.text == 'hi\n'
+        # the TLS backend is down: mod_proxy answers, the url is not refused at config time
+        assert requests.get(f'http://127.0.0.1:{port}/ext/x').status_code in (502, 503)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)

@@ -22,6 +22,11 @@ SHTML = ('A:<!--#include virtual="/public.txt" -->'
          'B:<!--#include virtual="/admin/secret.txt" -->'
          'C:<!--#include virtual="/members/secret.txt" -->'
          'D:<!--#include virtual="/%61dmin/secret.txt" -->E\n')
+# file= subrequests name a file relative to the page, not a url: they must not
+# read what the guarded urls cover either
+FILE_SHTML = ('A:<!--#include file="public.txt" -->'
+              'B:<!--#include file="admin/secret.txt" -->'
+              'C:<!--#include file="members/secret.txt" -->E\n')
 
 
 def admin_conf(app, cgi_dir, backend):
@@ -73,6 +78,7 @@ def site():
     app = guarded_app_copy()
     write_tree(app, {'docs/start.html': 'start page\n', 'docs/index.html': 'index page\n',
                      'idx/readme.txt': 'index by url\n', 'page.shtml': SHTML,
+                     'file.shtml': FILE_SHTML,
                      'private/x.txt': 'GX-PRIVATE-X\n', 'legacy/old.txt': 'old\n'})
     cgi_dir = readable_tmpdir('gxtest-cgi-')
     write_tree(cgi_dir, {'hello.cgi': CGI})
@@ -216,7 +222,8 @@ def bare():
     """The same app and admin grant of the DocumentRoot, with no GramexUpstream:
     guarded urls answer 503, and their files lie on disk under a granted root."""
     app = guarded_app_copy()
-    write_tree(app, {'page.shtml': SHTML, 'idx/readme.txt': 'index by url\n',
+    write_tree(app, {'page.shtml': SHTML, 'file.shtml': FILE_SHTML,
+                     'idx/readme.txt': 'index by url\n',
                      'private/x.txt': 'GX-PRIVATE-X\n'})
     h = Httpd(f'GramexConfig "{app}/gramex.yaml"\nDocumentRoot "{app}"\n'
               f'<Directory "{app}">\n  Require all granted\n</Directory>\n'
@@ -238,6 +245,23 @@ def test_include_subrequests_never_read_guarded_files(bare):
     assert r.leaks() == [], r.body
     assert r.status == 200 and r.body.startswith(b'A:public file\nB:'), r.body[:200]
     assert r.body.endswith(b'E\n'), r.body
+
+
+def test_include_file_subrequests_never_read_guarded_files(site, bare, httpd):
+    """With the app as granted DocumentRoot (site, bare) and with no
+    DocumentRoot at all (only the module's own grant of the app)."""
+    app = guarded_app_copy()
+    try:
+        write_tree(app, {'file.shtml': FILE_SHTML})
+        plain = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
+                      'Options +Includes\nAddOutputFilter INCLUDES .shtml\n',
+                      extra_modules=['include']).start()
+        for h in [site[0], bare, plain]:
+            r = raw_request(h.port, '/file.shtml')
+            assert r.leaks() == [], (r.status, r.body)
+            assert r.status == 200 and r.body.startswith(b'A:public file\nB:'), r.body[:200]
+    finally:
+        shutil.rmtree(app.parent, ignore_errors=True)
 
 
 def test_directory_index_subrequest_never_reads_a_guarded_file(bare):

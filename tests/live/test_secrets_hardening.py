@@ -268,3 +268,24 @@ def test_https_url_with_private_ca(httpd, app_dir, blobs, cert):
     h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexSecretsCAFile "{cert[0]}"')
     h.start()
     assert requests.get(f'{h.url}/index.html').headers['X-Remote'] == 'over-tls'
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to own the app dir as another user')
+def test_app_dir_of_another_user_gets_no_cache(httpd, app_dir, blobs):
+    """Apache runs as root: an app directory its owner controls is not
+    written into; the status page does not claim a cached copy was used."""
+    server = blobs(encrypt('REMOTE_TOKEN: fresh\n'))
+    app = app_dir({'gramex.yaml': APP, 'index.html': 'hi\n',
+                   '.secrets.yaml': f'SECRETS_URL: {server.url}/blob\nSECRETS_KEY: k3y\n'})
+    os.chown(app, 65534, 65534)
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n<Location /gramex-status>\n'
+              'SetHandler gramex-status\nRequire all granted\n</Location>')
+    h.start()
+    assert f'not writing the secrets cache {app}/.secrets.cache ({app} belongs to another ' \
+           'user (uid 65534), who could redirect a write made as root; set GramexSecretsCache' \
+           in h.error_log()
+    assert not (app / '.secrets.cache').exists()
+    assert requests.get(f'{h.url}/index.html').headers['X-Remote'] == 'fresh'
+    st = requests.get(f'{h.url}/gramex-status?json').json()
+    secrets = st['apps'][0]['secrets']
+    assert secrets['cache_present'] is False and secrets['note'] is None

@@ -10,6 +10,7 @@ canonical url (RFC 3986 equivalence: unreserved escapes, dot segments, merged
 slashes, absolute-form) must also reach the guarded route: 503, no upstream."""
 import itertools
 import json
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -260,3 +261,54 @@ def test_encoded_slash_and_nul_are_refused(guarded, guard, category):
 
 if __name__ == '__main__':
     CORPUS_FILE.write_text(corpus_text())
+
+
+def random_spellings(seed, count):
+    """Seeded (repeatable) mixes of the corpus's tricks, several per target:
+    escapes in either case, double escapes, case, and dot, empty, ';',
+    backslash, '%2f', NUL and trailing-dot segments."""
+    rnd = random.Random(seed)
+    inserts = ['/./', '//', '/x/../', '/%2e/', '/x/%2e%2e/', ';', '/.%2e/', '\\', '%5c', '%2f',
+               '%00', '.', '%20', '/..;/', '/;/']
+
+    def spell(c):
+        r = rnd.random()
+        return (f'%{ord(c):02x}' if r < 0.3 else f'%{ord(c):02X}' if r < 0.4 else
+                f'%25{ord(c):02x}' if r < 0.45 else c.upper() if r < 0.5 else c)
+    out = []
+    for _ in range(count):
+        target = ''.join(rnd.choice(inserts) if c == '/' and rnd.random() < 0.3
+                         else c if c == '/' else spell(c)
+                         for c in f'/{rnd.choice(GUARDS)}/{FILE}')
+        target = target if target.startswith('/') else '/' + target
+        out.append(('http://127.0.0.1' if rnd.random() < 0.1 else '') + target)
+    return out
+
+
+def test_seeded_random_spellings_never_leak(guarded):
+    bad = []
+    for target in random_spellings(seed=8, count=600):
+        r = raw_request(guarded.port, target)
+        if r.leaks():
+            bad.append((target, r.status, 'LEAKS ' + ','.join(r.leaks())))
+    assert not bad, describe(bad)
+
+
+@pytest.mark.parametrize('setting', ['AllowEncodedSlashes On', 'AllowEncodedSlashes NoDecode',
+                                     'MergeSlashes Off'])
+def test_no_spelling_leaks_under_the_admins_path_settings(setting):
+    """httpd settings that change how it decodes or merges the path must not
+    open a way around the guarded urls."""
+    app = guarded_app_copy()
+    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n{setting}')
+    try:
+        h.start()
+        bad = []
+        for guard, category, target in corpus_rows():
+            r = raw_request(h.port, target)
+            if r.leaks():
+                bad.append((target, r.status, 'LEAKS ' + ','.join(r.leaks())))
+        assert not bad, f'{setting}:\n' + describe(bad)
+    finally:
+        h.cleanup()
+        shutil.rmtree(app.parent, ignore_errors=True)

@@ -20,6 +20,7 @@ url:
       allow: ['keep.html']
       headers:
         X-Static: on-disk
+        X-Db: $DB
         Cache-Control: max-age=60
   backend:
     pattern: /$YAMLURL/api/(.*)
@@ -66,6 +67,10 @@ def test_status_answers_the_operators_questions(httpd, app_dir):
     assert st['goes_to'] == f'files under {app}/static'
     assert st['allow'] == ['keep.html'] and '*.html' in st['ignore']
     assert {'name': 'X-Static', 'value': 'on-disk', 'files': None} in st['headers']
+    # a value from a variable (here a secret) is shown as written, never as its value
+    assert {'name': 'X-Db', 'value': '$DB', 'files': None} in st['headers']
+    assert requests.get(f'{h.url}/static/a.txt').headers['X-Db'] == 'hunter2-very-secret'
+
     assert (st['hits'], st['4xx'], st['5xx']) == (3, 2, 0)
     assert st['last_error'].startswith('404 at ')
     assert routes['backend']['goes_to'] == f'proxy to http://127.0.0.1:{dead}/{{0}}'

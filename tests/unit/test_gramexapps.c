@@ -9,41 +9,7 @@
 
 static const char *root_dir;
 
-static void put(apr_pool_t *p, const char *rel, const char *text)
-{
-    const char *path = apr_pstrcat(p, root_dir, "/", rel, NULL);
-    char *dir = apr_pstrdup(p, path);
-    apr_file_t *f;
-    *strrchr(dir, '/') = '\0';
-    apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
-    apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
-                  APR_FPROT_OS_DEFAULT, p);
-    apr_file_puts(text, f);
-    apr_file_close(f);
-}
-
-static void rm_tree(apr_pool_t *p, const char *dir)
-{
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    if (apr_dir_open(&d, dir, p) != APR_SUCCESS)
-        return;
-    for (;;) {
-        apr_status_t rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d);
-        const char *child;
-        if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
-            break;
-        if (!strcmp(fi.name, ".") || !strcmp(fi.name, ".."))
-            continue;
-        child = apr_pstrcat(p, dir, "/", fi.name, NULL);
-        if (fi.filetype == APR_DIR)
-            rm_tree(p, child);
-        else
-            apr_file_remove(child, p);
-    }
-    apr_dir_close(d);
-    apr_dir_remove(dir, p);
-}
+#include "gx_test_files.h"
 
 static const char *at(apr_pool_t *p, const char *rel)
 {
@@ -214,15 +180,8 @@ static void not_found_warns_once(apr_pool_t *p)
 
 TEST_MAIN_BEGIN
     apr_pool_t *p;
-    char *tmp;
-    apr_file_t *f;
     apr_pool_create(&p, NULL);
-    apr_temp_dir_get((const char **)&tmp, p);
-    tmp = apr_pstrcat(p, tmp, "/gx-apps-XXXXXX", NULL);
-    apr_file_mktemp(&f, tmp, 0, p);
-    apr_file_close(f);
-    apr_file_remove(tmp, p);
-    root_dir = tmp;
+    root_dir = make_temp_root(p, "gx-apps-");
     RUN(find_order);
     RUN(imports_load);
     RUN(not_found_warns_once);
