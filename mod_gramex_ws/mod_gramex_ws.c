@@ -57,7 +57,7 @@ int ws_mpm_is_async(void)
 int ws_async_on(server_rec *s)
 {
     int on = ws_server_conf(s)->async;
-    return (on < 0 ? WS_ASYNC_DEFAULT : on) && ws_mpm_is_async();
+    return (on < 0 ? WS_ASYNC_DEFAULT : on) && ws_mpm_is_async() && WS_HAVE_PROXY;
 }
 
 static const char *set_async(cmd_parms *cmd, void *dummy, int on)
@@ -127,6 +127,27 @@ static int ws_fixups(request_rec *r)
     return DECLINED;
 }
 
+/* The event MPM stops a child whose threads look idle (more than
+ * MaxSpareThreads idle in all); a child that carries tunnels looks idle,
+ * and stopping it drops them. */
+static void warn_mpm(server_rec *s)
+{
+    int daemons = 0, threads = 0, spare = 0;
+    server_rec *v;
+    for (v = s; v && !ws_async_on(v); v = v->next)
+        ;
+    if (!v || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS
+        || ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || ap_mpm_query(AP_MPMQ_MAX_SPARE_THREADS, &spare) != APR_SUCCESS)
+        return;
+    if (spare < daemons * threads)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "GX0047: MaxSpareThreads %d is below "
+                     "MaxRequestWorkers %d: the event MPM stops children whose threads look "
+                     "idle, which drops their open WebSockets. Set MaxSpareThreads %d (as in "
+                     "conf/gramex-websockets.conf: a2enconf gramex-websockets)",
+                     spare, daemons * threads, daemons * threads);
+}
+
 /* Once per start (not in the config preflight): which mode each vhost uses. */
 static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
@@ -140,13 +161,16 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         return OK;
     }
     (void)pconf;
+    warn_mpm(s);
     for (; s; s = s->next) {
         ws_conf *c = ws_server_conf(s);
         int on = c->async < 0 ? WS_ASYNC_DEFAULT : c->async;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "GX0041: WebSockets of server %s (%s:%u) use %s",
                      s->server_hostname ? s->server_hostname : "*",
                      s->defn_name ? s->defn_name : "main config", s->defn_line_number,
-                     on && ws_mpm_is_async() ? "asynchronous tunnels (GramexWebSocketAsync On)"
+                     ws_async_on(s) ? "asynchronous tunnels (GramexWebSocketAsync On)"
+                     : on && !WS_HAVE_PROXY ? "mod_proxy_http's tunnel (GramexWebSocketAsync On "
+                                              "needs mod_proxy loaded before mod_gramex_ws)"
                      : on ? "mod_proxy_http's tunnel (GramexWebSocketAsync On needs the event MPM)"
                           : "mod_proxy_http's tunnel (GramexWebSocketAsync Off)");
     }
@@ -177,7 +201,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(ws_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_cap_handler, NULL, before_proxy, APR_HOOK_FIRST);
-    proxy_hook_scheme_handler(ws_scheme_handler, NULL, before_tunnels, APR_HOOK_FIRST);
+    if (WS_HAVE_PROXY)
+        proxy_hook_scheme_handler(ws_scheme_handler, NULL, before_tunnels, APR_HOOK_FIRST);
     ap_hook_suspend_connection(ws_tunnel_suspended, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(ws_tunnels_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(gx_ws_counters_get);

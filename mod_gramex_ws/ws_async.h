@@ -11,6 +11,21 @@
 #include "mod_proxy.h"
 #include "mod_gramex_ws.h"
 
+/* mod_proxy may be absent (mod_gramex then refuses the config with its own
+ * message) or loaded after this module: weak references load either way and
+ * are NULL then; WebSockets then stay on mod_proxy_http. */
+#pragma weak ap_proxy_create_hdrbrgd
+#pragma weak ap_proxy_pass_brigade
+#pragma weak ap_proxy_acquire_connection
+#pragma weak ap_proxy_determine_connection
+#pragma weak ap_proxy_connect_backend
+#pragma weak ap_proxy_connection_create_ex
+#pragma weak ap_proxy_release_connection
+#pragma weak ap_proxy_worker_can_upgrade
+#pragma weak ap_proxy_ssl_engine
+#pragma weak proxy_hook_scheme_handler
+#define WS_HAVE_PROXY (proxy_hook_scheme_handler != NULL && ap_proxy_create_hdrbrgd != NULL)
+
 typedef struct {
     apr_interval_time_t idle;   /* GramexWebSocketTimeout; 0: not set here */
     int async;                  /* GramexWebSocketAsync: -1 unset, 0 Off, 1 On */
@@ -18,7 +33,7 @@ typedef struct {
     apr_interval_time_t grace;  /* GramexWebSocketGrace; -1 unset */
 } ws_conf;
 
-#define WS_ASYNC_DEFAULT 0
+#define WS_ASYNC_DEFAULT 1
 #define WS_CAP_DEFAULT 4096
 #define WS_GRACE_DEFAULT apr_time_from_sec(5)
 

@@ -191,30 +191,28 @@ static conn_rec *own_backend(conn_rec *c, proxy_conn_rec *be)
     return bc;
 }
 
-/* What the backend sent behind the 101 that the filters still hold. */
+/* What the backend sent behind the 101 that the core input filter still
+ * holds (less than one socket read, 8000 bytes): one read, so that a
+ * backend that floods at once cannot keep the worker here. */
 static char *drain_backend(request_rec *r, conn_rec *bc, apr_bucket_brigade *bb, char *buf,
                            apr_size_t *have)
 {
-    apr_size_t cap = WS_HEAD_MAX;
-    for (;;) {
-        char *more;
-        apr_off_t len = 0;
-        apr_size_t n;
-        apr_brigade_cleanup(bb);
-        if (ap_get_brigade(bc->input_filters, bb, AP_MODE_READBYTES, APR_NONBLOCK_READ,
-                           WS_READ) != APR_SUCCESS || apr_brigade_length(bb, 1, &len)
-            != APR_SUCCESS || len <= 0)
-            break;
-        n = (apr_size_t)len;
-        more = apr_palloc(r->pool, cap + n);
-        memcpy(more, buf, *have);
-        apr_brigade_flatten(bb, more + *have, &n);
-        buf = more;
-        *have += n;
-        cap += n;
-    }
+    apr_off_t len = 0;
+    apr_size_t n;
+    char *more;
     apr_brigade_cleanup(bb);
-    return buf;
+    if (ap_get_brigade(bc->input_filters, bb, AP_MODE_READBYTES, APR_NONBLOCK_READ, WS_READ)
+            != APR_SUCCESS || apr_brigade_length(bb, 1, &len) != APR_SUCCESS || len <= 0) {
+        apr_brigade_cleanup(bb);
+        return buf;
+    }
+    n = (apr_size_t)len;
+    more = apr_palloc(r->pool, *have + n);
+    memcpy(more, buf, *have);
+    apr_brigade_flatten(bb, more + *have, &n);
+    apr_brigade_cleanup(bb);
+    *have += n;
+    return more;
 }
 
 static int handshake(request_rec *r, proxy_conn_rec *be, proxy_worker *worker,
