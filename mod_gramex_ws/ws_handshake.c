@@ -32,10 +32,15 @@ int ws_is_gramex_websocket(request_rec *r)
 
 /* Async applies to HTTP/1.1 connections of an async vhost on the event MPM;
  * HTTP/2 WebSockets (RFC 8441) run on secondary connections: mod_proxy_http. */
+static int async_connection(request_rec *r)
+{
+    return !r->main && !r->connection->master && r->connection->cs
+           && r->proto_num == HTTP_VERSION(1, 1) && ws_async_on(r->server) && ws_tunnels_running();
+}
+
 static int async_applies(request_rec *r)
 {
-    return !r->main && !r->connection->master && r->connection->cs && r->proto_num == HTTP_VERSION(1, 1)
-           && ws_async_on(r->server) && ws_tunnels_running() && ws_is_gramex_websocket(r);
+    return async_connection(r) && ws_is_gramex_websocket(r);
 }
 
 /* Before mod_proxy: the per-child cap answers 503 without touching the backend. */
@@ -304,7 +309,10 @@ int ws_scheme_handler(request_rec *r, proxy_worker *worker, proxy_server_conf *c
     apr_uri_t *uri;
     int status;
 
-    if (!async_applies(r))
+    /* the balancer has already turned r->filename into its member's URL */
+    const char *up = apr_table_get(r->headers_in, "Upgrade");
+    if (!async_connection(r) || r->proxyreq != PROXYREQ_REVERSE || !up
+        || ap_cstr_casecmp(up, "websocket") || !apr_table_get(r->notes, "gramex-url"))
         return DECLINED;
     /* TLS to the backend lives in mod_proxy's pooled connection, which the
      * tunnel cannot keep: those go to mod_proxy_http's tunnel */
