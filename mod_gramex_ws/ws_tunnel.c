@@ -111,10 +111,15 @@ ws_tunnel *ws_tunnel_make(conn_rec *c, conn_rec *backend, apr_interval_time_t id
 void ws_tunnel_suspended(conn_rec *c, request_rec *r)
 {
     ws_tunnel *t = ap_get_module_config(c->conn_config, &gramex_ws_module);
-    (void)r;
     if (!t || t->handed || !c->cs || c->cs->state != CONN_STATE_SUSPENDED || !T.ps)
         return;
     t->handed = 1;
+    /* the request is logged and the MPM is done with it (its cleanup clears
+     * the MPM's pointer): its pool goes back now, not when the tunnel closes;
+     * with a small max_free the connection's allocator returns it to malloc */
+    if (r && r->connection == c)
+        apr_pool_destroy(r->pool);
+    apr_allocator_max_free_set(apr_pool_allocator_get(c->pool), 1);
     apr_thread_mutex_lock(T.mutex);
     t->link = T.handoff;
     T.handoff = t;
