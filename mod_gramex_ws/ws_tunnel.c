@@ -70,10 +70,14 @@ static struct {
     gx_ws_counters n;
 } T;
 
+/* open, opened and refused change on worker threads (atomics); the rest on
+ * the tunnel thread: a reader elsewhere may see them a step behind. */
 void ws_counters_get(gx_ws_counters *out)
 {
     *out = T.n;
     out->open = apr_atomic_read32(&T.n.open);
+    out->opened = apr_atomic_read64(&T.n.opened);
+    out->refused = apr_atomic_read64(&T.n.refused);
 }
 
 int ws_tunnels_full(server_rec *s)
@@ -81,7 +85,7 @@ int ws_tunnels_full(server_rec *s)
     (void)s;
     if (apr_atomic_read32(&T.n.open) < (apr_uint32_t)T.cap)
         return 0;
-    T.n.refused++;
+    apr_atomic_inc64(&T.n.refused);     /* worker threads */
     return 1;
 }
 
@@ -102,7 +106,7 @@ ws_tunnel *ws_tunnel_make(conn_rec *c, conn_rec *backend, apr_interval_time_t id
     t->client.pfd.client_data = t->backend.pfd.client_data = t;
     t->be = 1;
     apr_atomic_inc32(&T.n.open);
-    T.n.opened++;
+    apr_atomic_inc64(&T.n.opened);
     return t;
 }
 
