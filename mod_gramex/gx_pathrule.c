@@ -100,26 +100,26 @@ static void room_carve(glob_room *r, char *mem, apr_size_t bytes)
 
 /* The members of [content], content = p[i..j), as fnmatch.translate (3.11)
  * resolves them: '-' between two characters is a range, ranges whose ends
- * are reversed are removed with their ends, a leading '!' negates, every
- * other character (including '^', '[', '\\') is itself. */
+ * are reversed are removed with their ends, every other character
+ * (including '^', '[', '\\') is itself, and a '!' first in what is left
+ * negates (so "[[-3!]", whose range is removed, is "[!]": any character). */
 static void add_set(glob_prog *g, glob_room *r, const unsigned *p, int i, int j)
 {
     glob_op *op = &g->ops[g->nops++];
     int m = 0, k, x, has_dash = 0;
     op->kind = OP_SET;
-    op->negate = p[i] == '!';
     op->first = g->nranges;
     for (k = i; k < j; k++)
         has_dash |= p[k] == '-';
     if (!has_dash) {
-        for (k = i + op->negate; k < j; k++)
+        for (k = i; k < j; k++)
             r->elem[m] = p[k], r->is_sep[m++] = 0;
     }
     else {
-        /* chunks split at '-' (searching from one past the first member);
-         * each split '-' becomes a range operator */
-        int chunk_start = i + op->negate, last_dash = -1;
-        k = op->negate ? i + 2 : i + 1;
+        /* chunks split at '-' (searching from one past the first member,
+         * or two past a leading '!'); each split '-' is a range operator */
+        int chunk_start = i, last_dash = -1;
+        k = p[i] == '!' ? i + 2 : i + 1;
         for (;;) {
             int d = -1;
             for (x = k; x < j; x++)
@@ -152,7 +152,8 @@ static void add_set(glob_prog *g, glob_room *r, const unsigned *p, int i, int j)
             }
         }
     }
-    for (x = 0; x < m; x++) {
+    op->negate = m > 0 && r->elem[0] == '!' && !r->is_sep[0];
+    for (x = op->negate; x < m; x++) {
         cp_range *rg = &g->ranges[g->nranges++];
         rg->lo = rg->hi = r->elem[x];
         if (x + 2 < m && r->is_sep[x + 1]) {

@@ -686,6 +686,50 @@ gx_yaml_status gx_yaml_parse_string(apr_pool_t *p, const char *text, apr_size_t 
     return st;
 }
 
+/* Files parsed into one pool (the loader uses one pool per app): imports
+ * that fan out (10 files each importing the next 10 times: a million
+ * loads) are refused once one path comes back GX_YAML_MAX_REPEAT times. */
+#define GX_YAML_LOADS_KEY "gx_yaml_loads"
+
+typedef struct {
+    apr_hash_t *per_path;
+    long total;
+    int tripped;            /* a limit was hit: the error is out, refuse the rest quietly */
+} parse_log;
+
+static int count_load(apr_pool_t *p, const char *path, gx_diags *d)
+{
+    parse_log *log = NULL;
+    long *n;
+    apr_pool_userdata_get((void **)&log, GX_YAML_LOADS_KEY, p);
+    if (!log) {
+        log = apr_pcalloc(p, sizeof(*log));
+        log->per_path = apr_hash_make(p);
+        apr_pool_userdata_setn(log, GX_YAML_LOADS_KEY, NULL, p);
+    }
+    if (log->tripped)
+        return 0;
+    n = apr_hash_get(log->per_path, path, APR_HASH_KEY_STRING);
+    if (!n) {
+        n = apr_pcalloc(p, sizeof(*n));
+        apr_hash_set(log->per_path, apr_pstrdup(p, path), APR_HASH_KEY_STRING, n);
+    }
+    if (++*n > GX_YAML_MAX_REPEAT) {
+        gx_diag_add(d, GX_ERROR, path, 0, "is loaded more than %d times in one load (limit "
+                    "GX_YAML_MAX_REPEAT): imports repeat it (an import bomb?); import it once",
+                    GX_YAML_MAX_REPEAT);
+        log->tripped = 1;
+        return 0;
+    }
+    if (++log->total > GX_YAML_MAX_FILES) {
+        gx_diag_add(d, GX_ERROR, path, 0, "is one file too many: more than %ld YAML files in "
+                    "one load (limit GX_YAML_MAX_FILES); import fewer files", GX_YAML_MAX_FILES);
+        log->tripped = 1;
+        return 0;
+    }
+    return 1;
+}
+
 gx_yaml_status gx_yaml_parse_file(apr_pool_t *p, const char *path, int random_keys,
                                   gx_node **out, gx_diags *d)
 {
@@ -703,6 +747,8 @@ gx_yaml_status gx_yaml_parse_file(apr_pool_t *p, const char *path, int random_ke
         gx_diag_add(d, GX_ERROR, path, 0, "is not a regular file; point to a YAML file");
         return GX_YAML_ERROR;
     }
+    if (!count_load(p, path, d))
+        return GX_YAML_ERROR;
     if (fi.size > GX_YAML_MAX_BYTES) {
         gx_diag_add(d, GX_ERROR, path, 0, "is larger than %d bytes (limit GX_YAML_MAX_BYTES); "
                     "that is not configuration", GX_YAML_MAX_BYTES);

@@ -17,11 +17,19 @@
  *                            count at the depth they are used);
  *   GX_YAML_MAX_NODES        nodes made, alias copies included;
  *   GX_YAML_MAX_ALIAS_NODES  nodes all aliases of the file bring in (a 1 KB
- *                            alias bomb of 9 levels x 9 would be 387 M). */
+ *                            alias bomb of 9 levels x 9 would be 387 M).
+ * and on the files gx_yaml_parse_file reads into one pool (one app's load):
+ *   GX_YAML_MAX_REPEAT       loads of one path (imports fanning out: six
+ *                            files importing the next 10 times are 10^6 loads);
+ *   GX_YAML_MAX_FILES        loads in all (the 160,000-url bench app has 16,001).
+ * Once one of these two is hit, the error is added once and every later
+ * gx_yaml_parse_file into that pool fails without a new diagnostic. */
 #define GX_YAML_MAX_BYTES (64 * 1024 * 1024)
 #define GX_YAML_MAX_DEPTH 512
 #define GX_YAML_MAX_NODES 4000000L
 #define GX_YAML_MAX_ALIAS_NODES 1000000L
+#define GX_YAML_MAX_REPEAT 100
+#define GX_YAML_MAX_FILES 100000L
 
 typedef enum {
     GX_YAML_OK = 0,

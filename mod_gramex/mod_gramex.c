@@ -201,7 +201,19 @@ static const char *set_upstream_target(cmd_parms *cmd, void *dummy, int argc,
     return NULL;
 }
 
+static const char *set_watch(cmd_parms *cmd, void *dummy, int on)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    (void)dummy;
+    if (err)
+        return err;
+    gx_sconf(cmd->server)->watch = on;
+    return NULL;
+}
+
 static const command_rec gramex_cmds[] = {
+    AP_INIT_FLAG("GramexWatch", set_watch, NULL, RSRC_CONF,
+                 "On: test the config and restart gracefully when an app's config files change"),
     AP_INIT_TAKE1("GramexConfig", read_config, NULL, RSRC_CONF | EXEC_ON_READ,
                   "path of the app's gramex.yaml (relative to this config file), or Off"),
     AP_INIT_TAKE2("GramexConfigFile", set_config_file, NULL, RSRC_CONF,
@@ -233,6 +245,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     server_rec *v;
     (void)pconf; (void)plog;
     gx_log_apps(ptemp, s);
+    gx_watch_start(pconf, s);
     for (v = s; v; v = v->next) {
         gx_server_conf *c = gx_sconf(v);
         if (c->app && c->app->server_header_off) {

@@ -42,6 +42,7 @@ typedef struct {
                                    served is the last good one (or none: closed) */
     const char *secrets_file;   /* the app's .secrets.yaml (may not exist) */
     gx_diags *found_diags;      /* main server: discovery warnings (ambiguous, dangling) */
+    int watch;                  /* GramexWatch On (main server) */
     apr_array_header_t *app_dirs;   /* '/'-terminated: the app's directories and url roots,
                                        whose files only the app's urls may serve */
 } gx_server_conf;
@@ -66,6 +67,7 @@ void gx_splice_config(cmd_parms *cmd, const char *name, apr_array_header_t *line
 
 /* mod_gramex_workers.c: mod_proxy workers for an app's backends, as config lines */
 apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path);
+apr_array_header_t *gx_app_worker_lines(apr_pool_t *p, const gx_node *config);
 apr_array_header_t *gx_upstream_lines(cmd_parms *cmd, apr_array_header_t *urls,
                                       const char **target);
 
@@ -77,6 +79,9 @@ void gx_log_apps(apr_pool_t *ptemp, server_rec *s);
 int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 /* r->filename lies in one of the server's app directories */
 int gx_in_app_dirs(const request_rec *r);
+
+/* mod_gramex_watch.c: GramexWatch's watcher process, started each generation */
+void gx_watch_start(apr_pool_t *pconf, server_rec *s);
 
 /* mod_gramex_request.c: request hooks */
 void gx_register_request_hooks(apr_pool_t *p);

@@ -112,6 +112,11 @@ static gx_discovery *discovery_make(apr_pool_t *p, server_rec *s)
     return dv;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* DIR/gramex.yaml if it exists and `file` is the only vhost file in DIR;
  * else NULL, with one warning per DIR when it is ambiguous. */
 static const char *plain_yaml(gx_discovery *dv, const char *file)
@@ -119,7 +124,9 @@ static const char *plain_yaml(gx_discovery *dv, const char *file)
     const char *dir = dir_of(dv->p, file), *yaml = apr_pstrcat(dv->p, dir, "/" GX_APP_FILE, NULL);
     apr_hash_t *set = apr_hash_get(dv->files_in_dir, dir, APR_HASH_KEY_STRING);
     apr_hash_index_t *hi;
+    apr_array_header_t *files;
     const char *names = "", *example = NULL;
+    int i;
     if (!is_file(dv->p, yaml) || !set)
         return NULL;
     if (apr_hash_count(set) == 1)
@@ -127,8 +134,12 @@ static const char *plain_yaml(gx_discovery *dv, const char *file)
     if (apr_hash_get(dv->warned, dir, APR_HASH_KEY_STRING))
         return NULL;
     apr_hash_set(dv->warned, dir, APR_HASH_KEY_STRING, "");
-    for (hi = apr_hash_first(dv->p, set); hi; hi = apr_hash_next(hi)) {
-        const char *f = apr_hash_this_key(hi), *base = strrchr(f, '/');
+    files = apr_array_make(dv->p, 4, sizeof(const char *));
+    for (hi = apr_hash_first(dv->p, set); hi; hi = apr_hash_next(hi))
+        APR_ARRAY_PUSH(files, const char *) = apr_hash_this_key(hi);
+    qsort(files->elts, files->nelts, sizeof(const char *), cmp_str);    /* stable wording */
+    for (i = 0; i < files->nelts; i++) {
+        const char *f = APR_ARRAY_IDX(files, i, const char *), *base = strrchr(f, '/');
         names = apr_pstrcat(dv->p, names, *names ? ", " : "", base ? base + 1 : f, NULL);
         if (!example || strcmp(site_name(dv->p, f), "000-default") != 0)
             example = site_name(dv->p, f);
@@ -371,6 +382,77 @@ static gx_app *closed_app(apr_pool_t *p, const char *yaml, const char *reason)
     return app;
 }
 
+/* ---- proxy workers for apps no GramexConfig spliced ------------------------
+ * GramexConfig defines the app's mod_proxy workers (pooled connections,
+ * ProxyPreserveHost, the checklist's timeout) while the config is read. An
+ * app found beside its vhost has no directive to do that, and a kept app's
+ * file could not be read then: define them now, in the vhost, the way
+ * mod_gramex_access adds its grants. mod_proxy sets workers up after this
+ * (post_config, child_init). */
+
+typedef struct {
+    const apr_array_header_t *lines;
+    int next;
+} line_reader;
+
+static apr_status_t read_line(void *buf, apr_size_t bufsiz, void *param)
+{
+    line_reader *lr = param;
+    if (lr->next >= lr->lines->nelts)
+        return APR_EOF;
+    apr_cpystrn(buf, APR_ARRAY_IDX(lr->lines, lr->next++, const char *), bufsiz);
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_char(char *ch, void *param)
+{
+    (void)ch; (void)param;
+    return APR_EOF;     /* ap_build_config reads whole lines */
+}
+
+static apr_status_t close_reader(void *param)
+{
+    (void)param;
+    return APR_SUCCESS;
+}
+
+static int has_proxy_routes(const gx_app *app)
+{
+    int i;
+    for (i = 0; i < app->routes->nelts; i++)
+        if (APR_ARRAY_IDX(app->routes, i, const gx_route *)->kind == GX_KIND_PROXY)
+            return 1;
+    return 0;
+}
+
+static void add_workers(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v, const gx_app *app,
+                        gx_diags *d)
+{
+    line_reader lr;
+    cmd_parms parms;
+    ap_directive_t *tree = NULL;
+    const char *err;
+    if (!has_proxy_routes(app) || !ap_find_linked_module("mod_proxy.c"))
+        return;
+    lr.lines = gx_app_worker_lines(ptemp, app->loaded->config);
+    lr.next = 0;
+    memset(&parms, 0, sizeof(parms));
+    parms.limited = -1;
+    parms.server = v;
+    parms.pool = pconf;
+    parms.temp_pool = ptemp;
+    parms.override = RSRC_CONF | OR_ALL;
+    parms.override_opts = OPT_ALL | OPT_SYM_OWNER | OPT_MULTI;
+    parms.config_file = ap_pcfg_open_custom(ptemp, "mod_gramex workers for the app's proxies",
+                                            &lr, read_char, read_line, close_reader);
+    err = ap_build_config(&parms, pconf, ptemp, &tree);
+    if (err || ap_process_config_tree(v, tree, pconf, ptemp) != OK)
+        gx_diag_add(d, GX_WARN, app->yaml_path, 0, "cannot define mod_proxy workers for the "
+                    "app's ProxyHandler urls (%s): they use mod_proxy's default worker, without "
+                    "ProxyPreserveHost; set GramexConfig in the vhost instead",
+                    err ? err : "see above");
+}
+
 /* ---- logging ------------------------------------------------------------------ */
 
 /* Each diagnostic at levels_from or above, except `skip` (already said). */
@@ -496,6 +578,8 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
             c->app = same->app;
             c->loaded_at = same->loaded_at;
             c->reload_error = same->reload_error;
+            if (c->app && (!c->config_own || c->reload_error))
+                add_workers(pconf, ptemp, v, c->app, gx_diags_make(ptemp));
             continue;
         }
         apr_hash_set(loaded, key, APR_HASH_KEY_STRING, c);
@@ -508,6 +592,8 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
         k = apr_hash_get(kept, key, APR_HASH_KEY_STRING);
         if (c->app) {
             c->loaded_at = apr_time_now();
+            if (!c->config_own)
+                add_workers(pconf, ptemp, v, c->app, d);
             if (testing)        /* -t shows warnings too; a real start logs them in post_config */
                 log_diags(NULL, d, GX_WARN, ptemp);
             if (!testing)
@@ -532,6 +618,8 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
                                k->never_serve, old);
             c->loaded_at = k->loaded_at;
             k->generation = generation;
+            if (c->app)         /* the file could not be read for GramexConfig's workers */
+                add_workers(pconf, ptemp, v, c->app, old);
         }
         if (!c->app) {
             /* nothing earlier to keep: the vhost is closed (500) until fixed */

@@ -289,6 +289,21 @@ static const char *iso_time(apr_pool_t *p, apr_time_t t)
     return apr_pstrdup(p, buf);
 }
 
+/* Discovery warnings (an ambiguous or dangling gramex.yaml) about the places
+ * this vhost was looked for. */
+static apr_array_header_t *discovery_notes(request_rec *r, const gx_server_conf *c)
+{
+    apr_array_header_t *out = apr_array_make(r->pool, 1, sizeof(const char *));
+    const gx_diags *d = gx_sconf(ap_server_conf)->found_diags;
+    int i;
+    for (i = 0; d && c->looked_for && i < d->items->nelts; i++) {
+        const gx_diag *item = &APR_ARRAY_IDX(d->items, i, gx_diag);
+        if (item->file && strstr(c->looked_for, item->file))
+            APR_ARRAY_PUSH(out, const char *) = gx_diag_format(r->pool, item);
+    }
+    return out;
+}
+
 /* ---- JSON ------------------------------------------------------------------------ */
 
 static const char *jq(request_rec *r, const char *s)
@@ -331,9 +346,11 @@ static void status_json(request_rec *r)
     int i;
     ap_set_content_type(r, "application/json");
     ap_rprintf(r, "{\"vhost\": %s, \"hostname\": %s, \"port\": %d, \"looked_for\": %s, "
-               "\"counters\": \"summed over all children since the last (re)start\", \"apps\": [",
-               jq(r, c->vhost_name), jq(r, r->server->server_hostname),
+               "\"counters\": \"summed over all children since the last (re)start\", "
+               "\"discovery_warnings\": ", jq(r, c->vhost_name), jq(r, r->server->server_hostname),
                (int)r->connection->local_addr->port, jq(r, c->looked_for));
+    json_strings(r, discovery_notes(r, c));
+    ap_rputs(", \"apps\": [", r);
     if (app) {
         gx_secrets_state st = secrets_state(r, c);
         apr_array_header_t *health = upstream_health(r, c);
@@ -475,11 +492,15 @@ static void status_html(request_rec *r)
                "<dt>port</dt><dd>%d</dd>\n", esc(r, r->server->server_hostname), STYLE,
                esc(r, c->vhost_name), (int)r->connection->local_addr->port);
     if (!app) {
+        apr_array_header_t *notes = discovery_notes(r, c);
         ap_rprintf(r, "</dl>\n<p>No gramex.yaml is loaded for this vhost. Looked for: "
                    "<code>%s</code>.</p>\n<p>Link the app's gramex.yaml as "
                    "<code>SITE.gramex.yaml</code> beside the vhost's config file, or set "
-                   "<code>GramexConfig</code> (docs/operation.md).</p></body></html>\n",
+                   "<code>GramexConfig</code> (docs/operation.md).</p>\n",
                    esc(r, c->looked_for ? c->looked_for : "nowhere"));
+        for (i = 0; i < notes->nelts; i++)
+            ap_rprintf(r, "<p class=\"box\">%s</p>\n", esc(r, APR_ARRAY_IDX(notes, i, const char *)));
+        ap_rputs("</body></html>\n", r);
         return;
     }
     {

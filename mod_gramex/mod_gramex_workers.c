@@ -103,6 +103,18 @@ apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path)
     return lines;
 }
 
+/* The same worker lines for a config that no GramexConfig spliced in (an app
+ * found beside its vhost, or kept from an earlier generation). */
+apr_array_header_t *gx_app_worker_lines(apr_pool_t *p, const gx_node *config)
+{
+    apr_array_header_t *lines = apr_array_make(p, 8, sizeof(const char *));
+    line(lines, p, "<IfModule proxy_module>");
+    line(lines, p, "  ProxyTimeout %d", GX_PROXY_TIMEOUT);
+    proxy_workers(lines, p, gx_map_get(config, "url"));
+    line(lines, p, "</IfModule>");
+    return lines;
+}
+
 apr_array_header_t *gx_upstream_lines(cmd_parms *cmd, apr_array_header_t *urls,
                                       const char **target)
 {

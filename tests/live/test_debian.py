@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from debian_tree import DebianTree
+from test_proxy import backends  # noqa: F401  (fixture)
 
 APP = """
 import: sub/gramex.yaml
@@ -92,7 +93,7 @@ def test_linked_app_loads_for_its_vhost_only(debian, myapp):
 
 def test_plain_gramex_yaml_beside_two_sites_is_not_guessed(debian, myapp):
     t = debian()
-    t.vhost('myapp')
+    t.vhost('myapp', STATUS)
     (t.conf / 'sites-available' / 'gramex.yaml').symlink_to(myapp / 'gramex.yaml')
     rc, out = t.check()
     assert rc == 0, out
@@ -106,6 +107,12 @@ def test_plain_gramex_yaml_beside_two_sites_is_not_guessed(debian, myapp):
     t.start()
     assert get(t, 'myapp.test', '/page').status_code == 404
     assert t.error_log().count('not loaded: 2 files') == 1
+    # the status page says the same
+    status = get(t, 'myapp.test', '/gramex-status?json').json()
+    assert status['apps'] == []
+    assert len(status['discovery_warnings']) == 1
+    assert status['discovery_warnings'][0] in warning[0]
+    assert 'not loaded: 2 files in' in get(t, 'myapp.test', '/gramex-status').text
 
 
 def test_plain_gramex_yaml_beside_the_only_site(debian, myapp):
@@ -179,3 +186,26 @@ def test_a2dismod_and_uninstall_leave_apache_working(debian, myapp):
     assert rc == 0 and 'Syntax OK' in out, out
     t.start()
     assert get(t, 'myapp.test', '/').text == 'debian default page\n'
+
+
+PROXY_APP = """
+url:
+  api:
+    pattern: /$YAMLURL/api/(.*)
+    handler: ProxyHandler
+    kwargs: {{url: 'http://127.0.0.1:{port}/{{0}}'}}
+"""
+
+
+def test_linked_app_proxies_with_the_checklist(debian, app_dir, backends):
+    """An app found beside its vhost gets the workers GramexConfig would define:
+    the backend sees the original Host (ProxyPreserveHost), as Gramex does."""
+    b = backends()
+    app = app_dir({'gramex.yaml': PROXY_APP.format(port=b.port)})
+    t = debian()
+    t.vhost('myapp')
+    (t.conf / 'sites-available' / 'myapp.gramex.yaml').symlink_to(app / 'gramex.yaml')
+    t.start()
+    echo = get(t, 'myapp.test', '/api/x?y=1').json()
+    assert echo['path'] == '/x' and echo['query'] == 'y=1'
+    assert echo['headers']['Host'] == 'myapp.test'

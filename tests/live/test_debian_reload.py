@@ -182,3 +182,23 @@ def test_apache2_k_graceful_refuses_broken_yaml_and_keeps_running(httpd, app_dir
     assert 'a running Apache keeps serving what it serves' in out.stderr
     assert alive(h) and requests.get(f'{h.url}/page').text == 'v1\n'
     assert h.error_log().count('resuming normal operations') == 1     # no restart happened
+
+
+def test_kept_app_keeps_its_proxy_workers(httpd, app_dir):
+    """The kept app's ProxyHandler urls still preserve the Host header: their
+    workers are defined from the kept config, not the unreadable file."""
+    from test_proxy import Backend
+    b = Backend()
+    try:
+        yaml = ("url:\n  api:\n    pattern: /$YAMLURL/api/(.*)\n    handler: ProxyHandler\n"
+                f"    kwargs: {{url: 'http://127.0.0.1:{b.port}/{{0}}'}}\n")
+        app = app_dir({'gramex.yaml': yaml})
+        h = httpd(f'GramexConfig "{app}/gramex.yaml"\n').start()
+        host = f'127.0.0.1:{h.port}'
+        assert requests.get(f'{h.url}/api/x').json()['headers']['Host'] == host
+        (app / 'gramex.yaml').write_text(yaml + '  api:\n    pattern: dup\n')
+        raw_graceful(h)
+        assert 'GX0004' in h.error_log()
+        assert requests.get(f'{h.url}/api/x').json()['headers']['Host'] == host
+    finally:
+        b.stop()

@@ -4,7 +4,9 @@
 #include "gx_test.h"
 #include "gx_yaml.h"
 #include "gx_json.h"
+#include "gx_load.h"
 #include <apr_strings.h>
+#include <apr_file_io.h>
 
 static gx_node *load(apr_pool_t *p, const char *text, apr_size_t len, gx_diags *d)
 {
@@ -191,6 +193,69 @@ static void integers(apr_pool_t *p)
     CHECK(n && gx_is_str(gx_map_get(n, "n")));
 }
 
+static void write_text(apr_pool_t *p, const char *path, const char *text)
+{
+    apr_file_t *f;
+    apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
+                  APR_FPROT_OS_DEFAULT, p);
+    apr_file_puts(text, f);
+    apr_file_close(f);
+}
+
+/* Six files, each importing the next ten times: a million loads of the
+ * last one (minutes and gigabytes before), refused at its 101st load. */
+static void import_bomb(apr_pool_t *p)
+{
+    const char *tmp;
+    char *dir;
+    gx_diags *d = gx_diags_make(p);
+    gx_load_opts lo;
+    apr_pool_t *load;
+    gx_node *n;
+    int level, i;
+    apr_temp_dir_get(&tmp, p);
+    dir = apr_psprintf(p, "%s/gx-import-bomb-XXXXXX", tmp);
+    {
+        apr_file_t *f;                      /* a unique name, then a dir in its place */
+        apr_file_mktemp(&f, dir, 0, p);
+        apr_file_close(f);
+        apr_file_remove(dir, p);
+    }
+    apr_dir_make(dir, APR_FPROT_OS_DEFAULT, p);
+    for (level = 0; level < 6; level++) {
+        char *text = apr_pstrdup(p, "import:\n");
+        for (i = 0; i < 10; i++)
+            text = apr_psprintf(p, "%s  k%d: l%d.yaml\n", text, i, level + 1);
+        write_text(p, apr_psprintf(p, "%s/%s", dir, level ? apr_psprintf(p, "l%d.yaml", level)
+                                                          : "gramex.yaml"), text);
+    }
+    write_text(p, apr_psprintf(p, "%s/l6.yaml", dir), "url: {}\n");
+    memset(&lo, 0, sizeof(lo));
+    lo.gramexpath = dir;                    /* no base layer there */
+    apr_pool_create(&load, p);
+    gx_load_app(load, apr_psprintf(p, "%s/gramex.yaml", dir), &lo, d);
+    CHECK_INT(d->errors, 1);
+    CHECK(has(p, d, apr_psprintf(p, "%s/l6.yaml: is loaded more than 100 times in one load "
+                                    "(limit GX_YAML_MAX_REPEAT)", dir)));
+    apr_pool_destroy(load);
+
+    /* the count is per pool: a new load starts again */
+    d = gx_diags_make(p);
+    apr_pool_create(&load, p);
+    for (i = 0; i < 100; i++)
+        gx_yaml_parse_file(load, apr_psprintf(p, "%s/l6.yaml", dir), 1, &n, d);
+    CHECK_INT(d->errors, 0);
+    CHECK_INT(gx_yaml_parse_file(load, apr_psprintf(p, "%s/l6.yaml", dir), 1, &n, d),
+              GX_YAML_ERROR);
+    CHECK_INT(d->errors, 1);
+    apr_pool_destroy(load);
+
+    for (level = 1; level <= 6; level++)
+        apr_file_remove(apr_psprintf(p, "%s/l%d.yaml", dir, level), p);
+    apr_file_remove(apr_psprintf(p, "%s/gramex.yaml", dir), p);
+    apr_dir_remove(dir, p);
+}
+
 /* The type resolvers are compiled once per pool tree and freed with it. */
 static void resolver_cache(apr_pool_t *p)
 {
@@ -218,4 +283,5 @@ TEST_MAIN_BEGIN
     RUN(nul_in_strings);
     RUN(integers);
     RUN(resolver_cache);
+    RUN(import_bomb);
 TEST_MAIN_END

@@ -103,6 +103,14 @@ static void one_engine(apr_pool_t *p)
     CHECK(gx_fnmatch_path("[a-]", "/x/-"));
     CHECK(gx_fnmatch_path("[^a]", "/x/^"));                              /* ^ is a member */
     CHECK(gx_fnmatch_path("[\\]", "/x/\\"));
+    /* fuzz_pathrule crasher: Python decides negation on what is left after
+     * a reversed range is removed, so "[[-3!]" is "[!]" (any character) */
+    CHECK(gx_fnmatch_path("*[[-3!][[-3!][[-3!][", "/1!]["));
+    CHECK(gx_fnmatch_path("[[-3!]", "/x/q"));
+    CHECK(!gx_fnmatch_path("[[-3!a]", "/x/a"));
+    CHECK(gx_fnmatch_path("[[-3!a]", "/x/b"));
+    CHECK(!gx_fnmatch_path("[[-3!-z]", "/x/-"));
+    CHECK(gx_fnmatch_path("[[-3!-z]", "/x/y"));
 }
 
 static int unhex(const char *h, char *out, apr_size_t cap)
