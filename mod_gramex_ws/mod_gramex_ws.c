@@ -1,16 +1,23 @@
-/* mod_gramex_ws: how long an idle WebSocket that mod_gramex tunnels stays
- * open. mod_gramex decides which requests are WebSockets (ProxyHandler urls
- * and WebSocketHandler urls on GramexUpstream, Origin checked, plain
- * requests answered as Gramex answers them) and hands them to mod_proxy_http
- * as ws:// or wss:// URLs, or as balancer:// URLs for a GramexUpstream with
- * several URLs. mod_proxy_http's tunnel then waits for the larger
- * of the client socket's and the backend socket's timeouts (the worker's
- * timeout=, else ProxyTimeout): 300 s with mod_gramex's workers. There is no
- * tunnel idle setting in httpd 2.4, so GramexWebSocketTimeout raises the
- * client socket's timeout for these requests only: plain HTTP keeps the
- * server's Timeout.
+/* mod_gramex_ws: WebSocket tunnels for the urls mod_gramex proxies.
+ * mod_gramex decides which requests are WebSockets (ProxyHandler urls and
+ * WebSocketHandler urls on GramexUpstream, Origin checked) and hands them to
+ * mod_proxy as ws:// URLs, or balancer:// URLs whose http:// members carry
+ * upgrade=websocket.
  *
- *   GramexWebSocketTimeout 3600     (server config, virtual host; seconds)
+ * With GramexWebSocketAsync On (the default on the event MPM) this module
+ * runs the handshake itself through mod_proxy's backend functions and, after
+ * the 101, frees the worker thread: ws_handshake.c, ws_tunnel.c. Otherwise
+ * (Off, HTTP/2, other MPMs, TLS backends) mod_proxy_http's tunnel holds a
+ * thread per WebSocket, as before.
+ *
+ * GramexWebSocketTimeout raises the idle timeout for these requests only (the
+ * client socket's timeout; a tunnel closes after the larger of the client's
+ * and the backend's): plain HTTP keeps the server's Timeout.
+ *
+ *   GramexWebSocketTimeout 3600       (server config, virtual host; seconds)
+ *   GramexWebSocketAsync On|Off       (server config, virtual host)
+ *   GramexWebSocketMaxTunnels 4096    (server config: per child)
+ *   GramexWebSocketGrace 5            (server config: seconds, then close 1001)
  */
 #include "ws_async.h"
 #include "http_connection.h"
@@ -83,7 +90,8 @@ static const char *set_cap(cmd_parms *cmd, void *dummy, const char *arg)
     const char *err = set_count(cmd, arg, GX_WS_MAX_TUNNELS, &n);
     (void)dummy;
     if (!err && n < 1)
-        err = "GramexWebSocketMaxTunnels must be at least 1; write e.g. GramexWebSocketMaxTunnels 4096";
+        err = "GramexWebSocketMaxTunnels must be at least 1; "
+              "write e.g. GramexWebSocketMaxTunnels 4096";
     if (!err)
         ws_server_conf(cmd->server)->cap = (int)n;
     return err;
@@ -165,7 +173,8 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     for (; s; s = s->next) {
         ws_conf *c = ws_server_conf(s);
         int on = c->async < 0 ? WS_ASYNC_DEFAULT : c->async;
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "GX0041: WebSockets of server %s (%s:%u) use %s",
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "GX0041: WebSockets of server %s (%s:%u) use %s",
                      s->server_hostname ? s->server_hostname : "*",
                      s->defn_name ? s->defn_name : "main config", s->defn_line_number,
                      ws_async_on(s) ? "asynchronous tunnels (GramexWebSocketAsync On)"

@@ -110,7 +110,8 @@ static apr_off_t answer_length(request_rec *r, const char *head, int *chunked)
             if (!ap_parse_strict_length(&len, v))
                 len = -1;
         }
-        else if (!ap_cstr_casecmpn(line, "Transfer-Encoding:", 18) && ap_strcasestr(line, "chunked"))
+        else if (!ap_cstr_casecmpn(line, "Transfer-Encoding:", 18)
+                 && ap_strcasestr(line, "chunked"))
             *chunked = 1;
     }
     return *chunked ? -1 : len;

@@ -13,8 +13,8 @@ import websockets
 
 from gxhttpd import BUILD
 from test_proxy import Backend
-from ws_util import (ONE_CHILD, ScriptedBackend, StuckBackend, accept_key, masked_frame, raw_upgrade,
-                     read_to_close, totals)
+from ws_util import (ONE_CHILD, ScriptedBackend, StuckBackend, accept_key, masked_frame,
+                     raw_upgrade, read_to_close, totals, upgrade_request)
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -322,3 +322,38 @@ def test_graceful_restart_with_open_tunnels(served):
             await w.close()
         return got
     assert asyncio.run(go()) == 'new child'
+
+
+def test_clients_that_close_at_once(served):
+    """The handoff race: clients reset right after the upgrade request, or
+    right after the 101; no child crashes and every fd comes back."""
+    h = served()
+    echo(h.port)
+    base = fds_now(h)
+    for i in range(200):
+        s = socket.create_connection(('127.0.0.1', h.port), timeout=WAIT)
+        s.sendall(upgrade_request('/chat'))
+        if i % 2:
+            s.recv(1)       # the 101 has started to arrive
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+        s.close()
+    assert until(lambda: fds_now(h) == base), (fds_now(h), base)
+    assert echo(h.port) == ['hello']
+
+
+def test_worker_mpm_falls_back(httpd, app_dir, backend):
+    from gxhttpd import DEBIAN_MODULES
+    app = app_dir({'gramex.yaml': app_yaml(backend.port)})
+    mods = ['mpm_worker' if m == 'mpm_event' else m for m in DEBIAN_MODULES]
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n{ASYNC}', modules=mods).start()
+    assert echo(h.port) == ['hello']
+    log = h.error_log()
+    assert "mod_proxy_http's tunnel (GramexWebSocketAsync On needs the event MPM)" in log
+    assert 'GX0042' not in log
+
+
+@pytest.mark.parametrize('line', ['GramexWebSocketMaxTunnels 0', 'GramexWebSocketMaxTunnels x',
+                                  'GramexWebSocketGrace -1', 'GramexWebSocketAsync maybe'])
+def test_bad_settings_fail_config_test(httpd, line):
+    rc, out = httpd(line).check()
+    assert rc != 0 and line.split()[0] in out

@@ -68,8 +68,8 @@ def masked_frame(payload, opcode=0x2):
         head = struct.pack('!BBH', 0x80 | opcode, 0x80 | 126, n)
     else:
         head = struct.pack('!BBQ', 0x80 | opcode, 0x80 | 127, n)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if n < 4096 else \
-        (int.from_bytes(payload, 'big') ^ int.from_bytes((mask * (n // 4 + 1))[:n], 'big')).to_bytes(n, 'big')
+    key = int.from_bytes((mask * (n // 4 + 1))[:n], 'big')
+    body = (int.from_bytes(payload, 'big') ^ key).to_bytes(n, 'big')
     return head + mask + body
 
 
