@@ -14,7 +14,7 @@ import websockets
 from gxhttpd import BUILD
 from test_proxy import Backend
 from ws_util import (ONE_CHILD, ScriptedBackend, StuckBackend, accept_key, masked_frame,
-                     raw_upgrade, read_to_close, totals, upgrade_request)
+                     raw_upgrade, read_to_close, stable_fds, totals, upgrade_request)
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -127,7 +127,7 @@ def fds_now(h):
 def test_close_from_client_backend_and_abort(served):
     h = served()
     echo(h.port)            # warm: the child has its backend pool and tunnel thread
-    base = fds_now(h)
+    base = stable_fds(h)
 
     async def client_close():
         ws = await websockets.connect(f'ws://127.0.0.1:{h.port}/chat')
@@ -329,7 +329,7 @@ def test_clients_that_close_at_once(served):
     right after the 101; no child crashes and every fd comes back."""
     h = served()
     echo(h.port)
-    base = fds_now(h)
+    base = stable_fds(h)
     for i in range(200):
         s = socket.create_connection(('127.0.0.1', h.port), timeout=WAIT)
         s.sendall(upgrade_request('/chat'))

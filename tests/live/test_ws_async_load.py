@@ -13,7 +13,7 @@ import websockets
 
 from gxhttpd import BUILD
 from test_proxy import Backend
-from ws_util import ONE_CHILD, children, totals
+from ws_util import ONE_CHILD, children, stable_fds, totals
 from test_ws_async import until
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
@@ -76,9 +76,16 @@ async def cycle(port, how):
             c.transport.abort()
 
 
+async def cycle_one(port):
+    async with websockets.connect(f'ws://127.0.0.1:{port}/chat') as c:
+        await c.send('x')
+        assert await asyncio.wait_for(c.recv(), WAIT) == 'x'
+
+
 def test_open_close_cycles_return_fds_and_memory(httpd, app):
     h = httpd(f'{ONE_CHILD}\nGramexConfig "{app}/gramex.yaml"\nGramexWebSocketAsync On').start()
-    fds_idle = totals(h.pid())[3]
+    asyncio.run(cycle_one(h.port))      # the child is up and has served a tunnel
+    fds_idle = stable_fds(h)
     child = children(h.pid())
     asyncio.run(cycle(h.port, 'client'))        # warm: pools, free lists, tunnel thread
     assert until(lambda: totals(h.pid())[3] == fds_idle, WAIT)

@@ -6,6 +6,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from pathlib import Path
 
 # one child, so that per-child figures (fds, RSS, cap) are the server's
@@ -199,3 +200,16 @@ class StuckBackend:
         self.sock.close()
         for c in self.conns:
             c.close()
+
+
+def stable_fds(h, bound=60):
+    """httpd's children's fd count once it has not changed for a second."""
+    last, same = -1, 0
+    for _ in range(bound * 4):
+        now = totals(h.pid())[3]
+        same = same + 1 if now == last else 0
+        if same >= 4:
+            break
+        last = now
+        time.sleep(0.25)
+    return last
