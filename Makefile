@@ -57,7 +57,8 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/gx_test.h $(BUILD)/libgxcore.a $(if 
 # Modules: apxs compiles glue + core sources together into one .so each.
 # Hidden symbols: each module keeps its own copy of the core (httpd loads
 # modules RTLD_GLOBAL); only the module records are exported.
-APXS_CFLAGS = -Wc,-std=gnu11 -Wc,-fvisibility=hidden $(foreach f,$(WARN),-Wc,$(f)) -Imod_gramex -Imod_gramex_secrets
+APXS_CFLAGS = -Wc,-std=gnu11 -Wc,-fvisibility=hidden $(foreach f,$(WARN) $(SAN),-Wc,$(f)) \
+              $(foreach f,$(SAN),-Wl,$(f)) -Imod_gramex -Imod_gramex_secrets
 modules: $(BUILD)/mod_gramex.so $(if $(wildcard mod_gramex_secrets/mod_gramex_secrets.c),$(BUILD)/mod_gramex_secrets.so) \
          $(if $(wildcard mod_gramex_ws/mod_gramex_ws.c),$(BUILD)/mod_gramex_ws.so)
 

@@ -6,6 +6,7 @@
 #                                              GRAMEX_TEST_INSTALL=1)
 #   ./apxs-build.sh install [--root DIR]       into the system Apache (or a private tree)
 #   ./apxs-build.sh uninstall [--root DIR]     a2dismod and remove every installed file
+#   ./apxs-build.sh fuzz [SECONDS] [TARGET...] libFuzzer targets (clang, ASan+UBSan), 20 s each
 #   ./apxs-build.sh deps | build | bench
 set -euo pipefail
 
@@ -225,5 +226,6 @@ case "$cmd" in
   test) test_all ;;
   run) run "$@" ;;
   bench) bench "$@" ;;
-  *) sed -n '2,10p' "$0"; [ "$cmd" = help ] || exit 2 ;;
+  fuzz) build; "$ROOT/tests/fuzz/run.sh" "$@" ;;
+  *) sed -n '2,11p' "$0"; [ "$cmd" = help ] || exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 /* gx_format: see gx_format.h */
 #include "gx_format.h"
+#include "gx_buf.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <string.h>
@@ -17,14 +18,12 @@ static int all_digits(const char *s, apr_size_t n)
 char *gx_format(apr_pool_t *p, const char *tmpl, const char *const *args, int nargs,
                 gx_format_lookup named, void *ctx)
 {
-    apr_size_t cap = strlen(tmpl) + 64, len = 0;
-    char *out = apr_palloc(p, cap);
+    gx_buf out;
     const char *c = tmpl;
     int auto_index = 0;
 
-#define APPEND(str, cnt) do { apr_size_t n_ = (cnt); if (len + n_ + 1 > cap) { \
-        char *bigger; while (len + n_ + 1 > cap) cap *= 2; bigger = apr_palloc(p, cap); \
-        memcpy(bigger, out, len); out = bigger; } memcpy(out + len, (str), n_); len += n_; } while (0)
+    gx_buf_init(&out, p, strlen(tmpl) + 64);
+#define APPEND(str, cnt) gx_buf_append(&out, (str), (cnt))
 
     while (*c) {
         if (c[0] == '{' && c[1] == '{') { APPEND("{", 1); c += 2; continue; }
@@ -57,8 +56,7 @@ char *gx_format(apr_pool_t *p, const char *tmpl, const char *const *args, int na
         APPEND(c, 1);
         c++;
     }
-    out[len] = '\0';
-    return out;
+    return out.data;
 #undef APPEND
 }
 
@@ -70,16 +68,17 @@ static int ident_char(char c, int first)
 char *gx_dollar_format(apr_pool_t *p, const char *tmpl, const char *const *names,
                        const char *const *values, int n)
 {
-    char *out = "";
+    gx_buf out;
     const char *s = tmpl;
+    gx_buf_init(&out, p, strlen(tmpl) + 256);
     while (*s) {
         const char *dollar = strchr(s, '$'), *name, *end, *value = NULL;
         int braced, i;
         if (!dollar)
             break;
-        out = apr_pstrcat(p, out, apr_pstrmemdup(p, s, dollar - s), NULL);
+        gx_buf_append(&out, s, (apr_size_t)(dollar - s));
         if (dollar[1] == '$') {
-            out = apr_pstrcat(p, out, "$", NULL);
+            gx_buf_puts(&out, "$");
             s = dollar + 2;
             continue;
         }
@@ -91,12 +90,13 @@ char *gx_dollar_format(apr_pool_t *p, const char *tmpl, const char *const *names
             if (strlen(names[i]) == (apr_size_t)(end - name) && !strncmp(names[i], name, end - name))
                 value = values[i];
         if (!value || (braced && *end != '}')) {
-            out = apr_pstrcat(p, out, "$", NULL);       /* not a field: kept */
+            gx_buf_puts(&out, "$");             /* not a field: kept */
             s = dollar + 1;
             continue;
         }
-        out = apr_pstrcat(p, out, value, NULL);
+        gx_buf_puts(&out, value);
         s = end + braced;
     }
-    return apr_pstrcat(p, out, s, NULL);
+    gx_buf_puts(&out, s);
+    return out.data;
 }

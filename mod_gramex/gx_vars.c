@@ -1,5 +1,6 @@
 /* gx_vars: see gx_vars.h */
 #include "gx_vars.h"
+#include "gx_buf.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <string.h>
@@ -56,26 +57,10 @@ static const char *interpolated(apr_pool_t *p, gx_node *vars, const char *name,
     return t;
 }
 
-static void append(apr_pool_t *p, char **out, apr_size_t *len, apr_size_t *cap,
-                   const char *s, apr_size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        char *bigger;
-        while (*len + n + 1 > *cap)
-            *cap *= 2;
-        bigger = apr_palloc(p, *cap);
-        memcpy(bigger, *out, *len);
-        *out = bigger;
-    }
-    memcpy(*out + *len, s, n);
-    *len += n;
-}
-
 gx_node *gx_vars_substitute(apr_pool_t *p, gx_node *vars, const gx_node *value, gx_diags *d)
 {
     const char *s, *c;
-    char *out;
-    apr_size_t len = 0, cap;
+    gx_buf out;
     gx_node *res;
 
     if (!value || value->type != GX_STR || !strchr(value->str, '$'))
@@ -90,17 +75,16 @@ gx_node *gx_vars_substitute(apr_pool_t *p, gx_node *vars, const gx_node *value, 
         res->src = value->src ? value->src : value->str;
         return res;
     }
-    cap = strlen(s) + 64;
-    out = apr_palloc(p, cap);
+    gx_buf_init(&out, p, strlen(s) + 64);
     for (c = s; *c; ) {
         const char *name_begin, *name_end, *text;
         if (*c != '$') {
-            append(p, &out, &len, &cap, c, 1);
+            gx_buf_append(&out, c, 1);
             c++;
             continue;
         }
         if (c[1] == '$') {
-            append(p, &out, &len, &cap, "$", 1);
+            gx_buf_append(&out, "$", 1);
             c += 2;
             continue;
         }
@@ -124,10 +108,9 @@ gx_node *gx_vars_substitute(apr_pool_t *p, gx_node *vars, const gx_node *value, 
         text = interpolated(p, vars, apr_pstrmemdup(p, name_begin, name_end - name_begin), value, d);
         if (!text)
             return NULL;
-        append(p, &out, &len, &cap, text, strlen(text));
+        gx_buf_puts(&out, text);
     }
-    out[len] = '\0';
-    res = gx_str_new(p, out, value->file, value->line);
+    res = gx_str_new(p, out.data, value->file, value->line);
     res->src = value->src ? value->src : value->str;
     return res;
 

@@ -1,6 +1,7 @@
 /* gx_sec_fetch: see gx_sec_fetch.h */
 #include "gx_sec_fetch.h"
 #include "gx_sec_wipe.h"
+#include "gx_buf.h"
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -146,9 +147,8 @@ static char *fetch_file(apr_pool_t *p, const char *url, const gx_secrets_opts *o
 /* ---- http, https ---------------------------------------------------------- */
 
 typedef struct {
-    apr_pool_t *p;
-    char *buf;
-    apr_size_t len, cap, max;
+    gx_buf body;            /* every block it grows into is wiped with the pool */
+    apr_size_t max;
     int too_big;
 } sink;
 
@@ -156,25 +156,11 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *userp)
 {
     sink *s = userp;
     apr_size_t n = size * nmemb;
-    if (n > s->max || s->len + n > s->max) {
+    if (n > s->max || s->body.len + n > s->max) {
         s->too_big = 1;
         return 0;                       /* abort the transfer */
     }
-    if (s->len + n + 1 > s->cap) {
-        apr_size_t cap = s->cap ? s->cap : 4096;
-        char *bigger;
-        while (s->len + n + 1 > cap)
-            cap *= 2;
-        bigger = apr_palloc(s->p, cap);
-        gx_wipe_on_cleanup(s->p, bigger, cap);      /* each copy holds the blob */
-        if (s->len)
-            memcpy(bigger, s->buf, s->len);
-        s->buf = bigger;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    s->buf[s->len] = '\0';
+    gx_buf_append(&s->body, data, n);
     return n;
 }
 
@@ -235,12 +221,16 @@ int gx_secrets_curl_setup(void *handle, const char *url, const gx_secrets_opts *
 static char *fetch_http(apr_pool_t *p, const char *url, const gx_secrets_opts *o, apr_size_t max,
                         apr_size_t *len, const char **err)
 {
-    sink s = {p, NULL, 0, 0, max, 0};
+    sink s;
     CURL *c = curl_easy_init();
     CURLcode rc = CURLE_OK;
     long status = 0;
     char errbuf[CURL_ERROR_SIZE] = "";
     int ready;
+    gx_buf_init(&s.body, p, 0);
+    s.body.grown = gx_wipe_on_cleanup;
+    s.max = max;
+    s.too_big = 0;
     if (!c) {
         *err = "cannot start libcurl";
         return NULL;
@@ -273,8 +263,8 @@ static char *fetch_http(apr_pool_t *p, const char *url, const gx_secrets_opts *o
         *err = apr_psprintf(p, "HTTP status %ld", status);
         return NULL;
     }
-    *len = s.len;
-    return s.buf ? s.buf : apr_pstrdup(p, "");
+    *len = s.body.len;
+    return s.body.data;
 }
 
 char *gx_secrets_fetch(apr_pool_t *p, const char *url, const gx_secrets_opts *o,

@@ -11,6 +11,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / 'build'
+# GX_TEST_MODULES=DIR: load the modules from DIR (e.g. built with ASan); with
+# GX_ASAN_LOG_DIR set, httpd runs with libasan preloaded and reports go there.
+MODULE_DIR = Path(os.environ.get('GX_TEST_MODULES', BUILD)).resolve()
 MODULES = Path('/usr/lib/apache2/modules')
 APACHE = '/usr/sbin/apache2'
 START_TIMEOUT = 15      # seconds for httpd to answer after start
@@ -19,6 +22,18 @@ STOP_TIMEOUT = 10
 DEBIAN_MODULES = ['mpm_event', 'authz_core', 'mime', 'headers', 'deflate', 'filter', 'proxy',
                   'proxy_http', 'proxy_wstunnel', 'proxy_balancer', 'slotmem_shm',
                   'lbmethod_byrequests', 'status']
+
+
+def httpd_env():
+    """The environment httpd runs with: libasan preloaded when GX_ASAN_LOG_DIR asks."""
+    env = dict(os.environ)
+    logs = os.environ.get('GX_ASAN_LOG_DIR')
+    if logs:
+        lib = subprocess.run(['gcc', '-print-file-name=libasan.so'], capture_output=True,
+                             text=True).stdout.strip()
+        env['LD_PRELOAD'] = os.path.realpath(lib)
+        env['ASAN_OPTIONS'] = f'detect_leaks=0:log_path={logs}/asan:handle_segv=1'
+    return env
 
 
 def free_port():
@@ -74,9 +89,9 @@ class Httpd:
         mods = [f'LoadModule {m}_module {MODULES}/mod_{m}.so'
                 for m in (modules or DEBIAN_MODULES) + list(extra_modules)]
         if gramex:
-            mods.append(f'LoadModule gramex_module {BUILD}/mod_gramex.so')
+            mods.append(f'LoadModule gramex_module {MODULE_DIR}/mod_gramex.so')
             for name in ['secrets', 'ws']:
-                so = BUILD / f'mod_gramex_{name}.so'
+                so = MODULE_DIR / f'mod_gramex_{name}.so'
                 if so.exists():
                     mods.append(f'LoadModule gramex_{name}_module {so}')
         self.head = '\n'.join(mods + [
@@ -105,7 +120,8 @@ class Httpd:
 
     def check(self):
         """apache2 -t: (returncode, stdout+stderr)"""
-        out = subprocess.run([APACHE, '-t', '-f', str(self.conf)], capture_output=True, text=True)
+        out = subprocess.run([APACHE, '-t', '-f', str(self.conf)], capture_output=True, text=True,
+                             env=httpd_env())
         return out.returncode, out.stdout + out.stderr
 
     def _answers(self):
@@ -118,7 +134,7 @@ class Httpd:
     def start(self):
         rc, out = self.check()
         assert rc == 0, f'apache2 -t failed:\n{out}'
-        subprocess.run([APACHE, '-f', str(self.conf), '-k', 'start'], check=True,
+        subprocess.run([APACHE, '-f', str(self.conf), '-k', 'start'], check=True, env=httpd_env(),
                        capture_output=True)
         end = time.time() + START_TIMEOUT
         while time.time() < end:
