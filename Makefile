@@ -65,7 +65,7 @@ modules: $(BUILD)/mod_gramex.so $(if $(wildcard mod_gramex_secrets/mod_gramex_se
 define apxs_module
 	@mkdir -p $(BUILD)/apxs/$(1)
 	cp $(2) $(BUILD)/apxs/$(1)/
-	cd $(BUILD)/apxs/$(1) && $(APXS) -c $(APXS_CFLAGS) -I$(CURDIR)/mod_gramex -I$(CURDIR)/mod_gramex_secrets \
+	cd $(BUILD)/apxs/$(1) && $(APXS) -c $(APXS_CFLAGS) -I$(CURDIR)/mod_gramex -I$(CURDIR)/mod_gramex_secrets -I$(CURDIR)/mod_gramex_ws \
 	    -o $(1).la $(notdir $(2)) $(3) >build.log 2>&1 || { cat build.log; exit 1; }
 	cp $(BUILD)/apxs/$(1)/.libs/$(1).so $@.tmp && mv $@.tmp $@   # a running httpd keeps its inode
 endef
@@ -76,7 +76,7 @@ $(BUILD)/mod_gramex.so: mod_gramex/mod_gramex*.c $(CORE_SRC) $(wildcard mod_gram
 $(BUILD)/mod_gramex_secrets.so: mod_gramex_secrets/mod_gramex_secrets*.c $(SEC_SRC) $(CORE_SRC)
 	$(call apxs_module,mod_gramex_secrets,$(wildcard mod_gramex_secrets/mod_gramex_secrets*.c) $(SEC_SRC) $(CORE_SRC),-lyaml -lpcre2-8 -lcurl -lcrypto)
 
-$(BUILD)/mod_gramex_ws.so: mod_gramex_ws/*.c
+$(BUILD)/mod_gramex_ws.so: mod_gramex_ws/*.c mod_gramex_ws/*.h
 	$(call apxs_module,mod_gramex_ws,$(wildcard mod_gramex_ws/*.c),)
 
 clean:

@@ -1,44 +1,110 @@
-/* mod_gramex_ws: how long an idle WebSocket that mod_gramex tunnels stays
- * open. mod_gramex decides which requests are WebSockets (ProxyHandler urls
- * and WebSocketHandler urls on GramexUpstream, Origin checked, plain
- * requests answered as Gramex answers them) and hands them to mod_proxy_http
- * as ws:// or wss:// URLs, or as balancer:// URLs for a GramexUpstream with
- * several URLs. mod_proxy_http's tunnel then waits for the larger
- * of the client socket's and the backend socket's timeouts (the worker's
- * timeout=, else ProxyTimeout): 300 s with mod_gramex's workers. There is no
- * tunnel idle setting in httpd 2.4, so GramexWebSocketTimeout raises the
- * client socket's timeout for these requests only: plain HTTP keeps the
- * server's Timeout.
+/* mod_gramex_ws: WebSocket tunnels for the urls mod_gramex proxies.
+ * mod_gramex decides which requests are WebSockets (ProxyHandler urls and
+ * WebSocketHandler urls on GramexUpstream, Origin checked) and hands them to
+ * mod_proxy as ws:// URLs, or balancer:// URLs whose http:// members carry
+ * upgrade=websocket.
  *
- *   GramexWebSocketTimeout 3600     (server config, virtual host; seconds)
+ * With GramexWebSocketAsync On (the default on the event MPM) this module
+ * runs the handshake itself through mod_proxy's backend functions and, after
+ * the 101, frees the worker thread: ws_handshake.c, ws_tunnel.c. Otherwise
+ * (Off, HTTP/2, other MPMs, TLS backends) mod_proxy_http's tunnel holds a
+ * thread per WebSocket, as before.
+ *
+ * GramexWebSocketTimeout raises the idle timeout for these requests only (the
+ * client socket's timeout; a tunnel closes after the larger of the client's
+ * and the backend's): plain HTTP keeps the server's Timeout.
+ *
+ *   GramexWebSocketTimeout 3600       (server config, virtual host; seconds)
+ *   GramexWebSocketAsync On|Off       (server config, virtual host)
+ *   GramexWebSocketMaxTunnels 4096    (server config: per child)
+ *   GramexWebSocketGrace 5            (server config: seconds, then close 1001)
  */
-#include "httpd.h"
-#include "http_config.h"
+#include "ws_async.h"
 #include "http_connection.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "http_request.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
 #include <apr_strings.h>
 
 #define GX_WS_MAX_TIMEOUT (7 * 24 * 3600)
-
-typedef struct {
-    apr_interval_time_t idle;   /* 0: not set here */
-} ws_conf;
-
-extern module AP_MODULE_DECLARE_DATA gramex_ws_module;
+#define GX_WS_MAX_TUNNELS 1000000
 
 static void *create_conf(apr_pool_t *p, server_rec *s)
 {
+    ws_conf *c = apr_pcalloc(p, sizeof(ws_conf));
     (void)s;
-    return apr_pcalloc(p, sizeof(ws_conf));
+    c->async = -1;
+    c->grace = -1;
+    return c;
 }
 
 static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
 {
     ws_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
     c->idle = add->idle ? add->idle : base->idle;
+    c->async = add->async >= 0 ? add->async : base->async;
+    c->cap = add->cap ? add->cap : base->cap;
+    c->grace = add->grace >= 0 ? add->grace : base->grace;
     return c;
+}
+
+ws_conf *ws_server_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &gramex_ws_module);
+}
+
+int ws_mpm_is_async(void)
+{
+    int async = 0;
+    return ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) == APR_SUCCESS && async;
+}
+
+int ws_async_on(server_rec *s)
+{
+    int on = ws_server_conf(s)->async;
+    return (on < 0 ? WS_ASYNC_DEFAULT : on) && ws_mpm_is_async() && WS_HAVE_PROXY;
+}
+
+static const char *set_async(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    ws_server_conf(cmd->server)->async = on;
+    return NULL;
+}
+
+static const char *set_count(cmd_parms *cmd, const char *arg, apr_int64_t max, apr_int64_t *out)
+{
+    char *end;
+    *out = apr_strtoi64(arg, &end, 10);
+    if (*end || *out < 0 || *out > max)
+        return apr_psprintf(cmd->pool, "%s '%s' is not a whole number from 0 to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, max);
+    return NULL;
+}
+
+static const char *set_cap(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_int64_t n;
+    const char *err = set_count(cmd, arg, GX_WS_MAX_TUNNELS, &n);
+    (void)dummy;
+    if (!err && n < 1)
+        err = "GramexWebSocketMaxTunnels must be at least 1; "
+              "write e.g. GramexWebSocketMaxTunnels 4096";
+    if (!err)
+        ws_server_conf(cmd->server)->cap = (int)n;
+    return err;
+}
+
+static const char *set_grace(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_int64_t n;
+    const char *err = set_count(cmd, arg, GX_WS_MAX_TIMEOUT, &n);
+    (void)dummy;
+    if (!err)
+        ws_server_conf(cmd->server)->grace = apr_time_from_sec(n);
+    return err;
 }
 
 static const char *set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
@@ -55,25 +121,11 @@ static const char *set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-/* A tunnel mod_gramex set up: a reverse proxy request for a url of the app
- * (mod_gramex notes the url's name) asking to upgrade to WebSocket, to a
- * ws:// or wss:// URL or to a balancer://, whose http:// members tunnel
- * it with upgrade=websocket (GramexUpstream with several URLs). */
-static int is_gramex_websocket(request_rec *r)
-{
-    const char *up = apr_table_get(r->headers_in, "Upgrade");
-    const char *f = r->filename;
-    return r->proxyreq == PROXYREQ_REVERSE && f && up && !ap_cstr_casecmp(up, "websocket")
-           && (!strncmp(f, "proxy:ws://", 11) || !strncmp(f, "proxy:wss://", 12)
-               || !strncmp(f, "proxy:balancer://", 17))
-           && apr_table_get(r->notes, "gramex-url");
-}
-
 static int ws_fixups(request_rec *r)
 {
     ws_conf *c = ap_get_module_config(r->server->module_config, &gramex_ws_module);
     apr_socket_t *sock;
-    if (!c->idle || r->main || !is_gramex_websocket(r))
+    if (!c->idle || r->main || !ws_is_gramex_websocket(r))
         return DECLINED;
     sock = ap_get_conn_socket(r->connection);
     if (sock && apr_socket_timeout_set(sock, c->idle) == APR_SUCCESS)
@@ -83,16 +135,100 @@ static int ws_fixups(request_rec *r)
     return DECLINED;
 }
 
+/* The event MPM stops a child whose threads look idle (more than
+ * MaxSpareThreads idle in all); a child that carries tunnels looks idle,
+ * and stopping it drops them. */
+static void warn_mpm(server_rec *s)
+{
+    int daemons = 0, threads = 0, spare = 0;
+    server_rec *v;
+    for (v = s; v && !ws_async_on(v); v = v->next)
+        ;
+    if (!v || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS
+        || ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || ap_mpm_query(AP_MPMQ_MAX_SPARE_THREADS, &spare) != APR_SUCCESS)
+        return;
+    if (spare < daemons * threads)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "GX0047: MaxSpareThreads %d is below "
+                     "MaxRequestWorkers %d: the event MPM stops children whose threads look "
+                     "idle, which drops their open WebSockets. Set MaxSpareThreads %d (as in "
+                     "conf/gramex-websockets.conf: a2enconf gramex-websockets)",
+                     spare, daemons * threads, daemons * threads);
+}
+
+/* Once per start (not in the config preflight): which mode each vhost uses. */
+static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    void *done = NULL;
+    const char *key = "gramex_ws_post_config";
+    (void)plog;
+    (void)ptemp;
+    apr_pool_userdata_get(&done, key, s->process->pool);
+    if (!done) {
+        apr_pool_userdata_set((void *)1, key, apr_pool_cleanup_null, s->process->pool);
+        return OK;
+    }
+    (void)pconf;
+    warn_mpm(s);
+    for (; s; s = s->next) {
+        ws_conf *c = ws_server_conf(s);
+        int on = c->async < 0 ? WS_ASYNC_DEFAULT : c->async;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "GX0041: WebSockets of server %s (%s:%u) use %s",
+                     s->server_hostname ? s->server_hostname : "*",
+                     s->defn_name ? s->defn_name : "main config", s->defn_line_number,
+                     ws_async_on(s) ? "asynchronous tunnels (GramexWebSocketAsync On)"
+                     : on && !WS_HAVE_PROXY ? "mod_proxy_http's tunnel (GramexWebSocketAsync On "
+                                              "needs mod_proxy loaded before mod_gramex_ws)"
+                     : on ? "mod_proxy_http's tunnel (GramexWebSocketAsync On needs the event MPM)"
+                          : "mod_proxy_http's tunnel (GramexWebSocketAsync Off)");
+    }
+    return OK;
+}
+
+static void gx_ws_counters_get(gx_ws_counters *out)
+{
+    ws_counters_get(out);
+}
+
+static void ws_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    server_rec *v;
+    for (v = s; v; v = v->next)
+        if (ws_async_on(v)) {
+            ws_tunnels_start(pchild, s);
+            return;
+        }
+}
+
 static void register_hooks(apr_pool_t *p)
 {
+    static const char *const before_proxy[] = {"mod_proxy.c", NULL};
+    static const char *const before_tunnels[] = {"mod_proxy_http.c", "mod_proxy_wstunnel.c", NULL};
     (void)p;
     ap_hook_fixups(ws_fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(ws_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(ws_cap_handler, NULL, before_proxy, APR_HOOK_FIRST);
+    if (WS_HAVE_PROXY)
+        proxy_hook_scheme_handler(ws_scheme_handler, NULL, before_tunnels, APR_HOOK_FIRST);
+    ap_hook_suspend_connection(ws_tunnel_suspended, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(ws_tunnels_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_REGISTER_OPTIONAL_FN(gx_ws_counters_get);
 }
 
 static const command_rec ws_cmds[] = {
     AP_INIT_TAKE1("GramexWebSocketTimeout", set_timeout, NULL, RSRC_CONF,
                   "seconds an idle WebSocket to a Gramex url stays open (default: the proxy "
                   "timeout, 300)"),
+    AP_INIT_FLAG("GramexWebSocketAsync", set_async, NULL, RSRC_CONF,
+                 "On: WebSockets to Gramex urls free their worker thread after the upgrade "
+                 "(event MPM); Off: mod_proxy_http's tunnel holds a thread each"),
+    AP_INIT_TAKE1("GramexWebSocketMaxTunnels", set_cap, NULL, RSRC_CONF,
+                  "asynchronous WebSockets one child holds; more are answered 503 (default 4096)"),
+    AP_INIT_TAKE1("GramexWebSocketGrace", set_grace, NULL, RSRC_CONF,
+                  "seconds a stopping child keeps its WebSockets before close code 1001 "
+                  "(default 5)"),
     {NULL}
 };
 

@@ -1,0 +1,215 @@
+"""Helpers for the asynchronous WebSocket tunnel tests: a one-child event
+MPM, raw upgrade requests, scripted backends, /proc totals."""
+import hashlib
+import base64
+import os
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+
+# one child, so that per-child figures (fds, RSS, cap) are the server's
+ONE_CHILD = """<IfModule mpm_event_module>
+    StartServers 1
+    ServerLimit 1
+    ThreadLimit 64
+    ThreadsPerChild 64
+    MaxRequestWorkers 64
+    MinSpareThreads 1
+    MaxSpareThreads 64
+    AsyncRequestWorkerFactor 100
+</IfModule>
+LimitRequestFields 100"""
+
+KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
+
+
+def upgrade_request(path, origin=None):
+    lines = [f'GET {path} HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: websocket',
+             'Connection: Upgrade', f'Sec-WebSocket-Key: {KEY}', 'Sec-WebSocket-Version: 13']
+    if origin:
+        lines.append(f'Origin: {origin}')
+    return ('\r\n'.join(lines) + '\r\n\r\n').encode()
+
+
+def raw_upgrade(port, path, origin=None, timeout=10):
+    """Send an upgrade; return (socket, head bytes, bytes after the head)."""
+    s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+    s.sendall(upgrade_request(path, origin))
+    data = b''
+    while b'\r\n\r\n' not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b'\r\n\r\n')
+    return s, head, rest
+
+
+def read_to_close(s, first=b''):
+    data = first
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def masked_frame(payload, opcode=0x2):
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        head = struct.pack('!BB', 0x80 | opcode, 0x80 | n)
+    elif n < 65536:
+        head = struct.pack('!BBH', 0x80 | opcode, 0x80 | 126, n)
+    else:
+        head = struct.pack('!BBQ', 0x80 | opcode, 0x80 | 127, n)
+    key = int.from_bytes((mask * (n // 4 + 1))[:n], 'big')
+    body = (int.from_bytes(payload, 'big') ^ key).to_bytes(n, 'big')
+    return head + mask + body
+
+
+class ScriptedBackend:
+    """A backend that answers every request with `answer` (bytes), then
+    closes: for non-101 answers to the upgrade."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            data = b''
+            while b'\r\n\r\n' not in data:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            self.requests.append(data)
+            c.sendall(self.answer)
+            c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
+def children(parent):
+    out = []
+    for d in Path('/proc').iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / 'stat').read_text().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                out.append(int(d.name))
+    return out
+
+
+def status_field(pid, name):
+    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+        if line.startswith(name + ':'):
+            return int(line.split()[1])
+    return 0
+
+
+def totals(parent):
+    """(processes, threads, RSS kB, fds of the children) for httpd's tree."""
+    pids = [parent] + children(parent)
+    threads = rss = fds = 0
+    for p in pids:
+        try:
+            threads += status_field(p, 'Threads')
+            rss += status_field(p, 'VmRSS')
+            if p != parent:
+                fds += len(os.listdir(f'/proc/{p}/fd'))
+        except OSError:
+            pass
+    return len(pids), threads, rss, fds
+
+
+def accept_key():
+    return base64.b64encode(hashlib.sha1((KEY + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+                                         .encode()).digest()).decode()
+
+
+def _accept_for(request):
+    for line in request.split(b'\r\n'):
+        k, _, v = line.partition(b':')
+        if k.strip().lower() == b'sec-websocket-key':
+            key = v.strip().decode()
+            return base64.b64encode(hashlib.sha1((key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+                                                 .encode()).digest()).decode()
+    return ''
+
+
+class StuckBackend:
+    """Answers the upgrade with 101, then either floods the client with 1 MiB
+    frames until its writes block for 3 s (flood=True), or never reads
+    (flood=False). `sent` counts the frames it got out."""
+
+    def __init__(self, flood):
+        self.flood = flood
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.sent = 0
+        self.done = threading.Event()
+        self.conns = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        self.conns.append(c)
+        data = b''
+        while b'\r\n\r\n' not in data:
+            data += c.recv(65536)
+        c.sendall(('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
+                   f'Connection: Upgrade\r\nSec-WebSocket-Accept: {_accept_for(data)}\r\n\r\n')
+                  .encode())
+        if self.flood:
+            frame = struct.pack('!BBQ', 0x82, 127, 1 << 20) + b'\x00' * (1 << 20)
+            c.settimeout(3)
+            try:
+                for _ in range(256):
+                    c.sendall(frame)
+                    self.sent += 1
+            except OSError:
+                pass
+        self.done.set()
+
+    def stop(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def stable_fds(h, bound=60):
+    """httpd's children's fd count once it has not changed for a second."""
+    last, same = -1, 0
+    for _ in range(bound * 4):
+        now = totals(h.pid())[3]
+        same = same + 1 if now == last else 0
+        if same >= 4:
+            break
+        last = now
+        time.sleep(0.25)
+    return last
