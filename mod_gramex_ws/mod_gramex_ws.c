@@ -4,7 +4,7 @@
  * mod_proxy as ws:// URLs, or balancer:// URLs whose http:// members carry
  * upgrade=websocket.
  *
- * With GramexWebSocketAsync On (the default on the event MPM) this module
+ * With GramexWebSocketAsync On (default Off; event MPM only) this module
  * runs the handshake itself through mod_proxy's backend functions and, after
  * the 101, frees the worker thread: ws_handshake.c, ws_tunnel.c. Otherwise
  * (Off, HTTP/2, other MPMs, TLS backends) mod_proxy_http's tunnel holds a

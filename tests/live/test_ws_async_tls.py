@@ -16,7 +16,7 @@ from test_ws_async import ONE_CHILD, WAIT
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
-DEBUG = 'LogLevel warn gramex:info gramex_ws:debug'
+DEBUG = 'GramexWebSocketAsync On\nLogLevel warn gramex:info gramex_ws:debug'
 
 
 @pytest.fixture
