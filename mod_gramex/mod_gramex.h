@@ -69,6 +69,10 @@ gx_request *gx_req(const request_rec *r);
 
 /* mod_gramex_splice.c: parse generated lines right after the current directive */
 void gx_splice_config(cmd_parms *cmd, const char *name, apr_array_header_t *lines);
+/* ... or, after the config is read (check_config), process them for server s.
+ * Returns NULL or the error. */
+const char *gx_process_config_lines(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                                    const char *name, const apr_array_header_t *lines);
 
 /* mod_gramex_workers.c: mod_proxy workers for an app's backends, as config lines */
 apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path);

@@ -76,32 +76,6 @@ static int holds_config(apr_pool_t *p, const char *root, apr_hash_t *config_dirs
 
 /* ---- grants, as Apache config lines ------------------------------------- */
 
-typedef struct {
-    apr_array_header_t *lines;
-    int next;
-} line_reader;
-
-static apr_status_t read_line(void *buf, apr_size_t bufsiz, void *param)
-{
-    line_reader *lr = param;
-    if (lr->next >= lr->lines->nelts)
-        return APR_EOF;
-    apr_cpystrn(buf, APR_ARRAY_IDX(lr->lines, lr->next++, const char *), bufsiz);
-    return APR_SUCCESS;
-}
-
-static apr_status_t read_char(char *ch, void *param)
-{
-    (void)ch; (void)param;
-    return APR_EOF;     /* ap_build_config reads whole lines */
-}
-
-static apr_status_t close_reader(void *param)
-{
-    (void)param;
-    return APR_SUCCESS;
-}
-
 /* A directory we can write into a <Directory "..."> line as itself: no
  * quote, control character or wildcard (which would make it a pattern). */
 static int writable_dir(const char *dir)
@@ -138,10 +112,7 @@ static int grant(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, apr_array_
 {
     core_server_config *sconf = ap_get_core_module_config(s->module_config);
     core_dir_config *defaults = ap_get_core_module_config(s->lookup_defaults);
-    apr_array_header_t *lines = apr_array_make(ptemp, 4 * dirs->nelts, sizeof(const char *));
-    line_reader lr = {lines, 0};
-    ap_directive_t *tree = NULL;
-    cmd_parms parms;
+    apr_array_header_t *lines = apr_array_make(ptemp, 5 * dirs->nelts, sizeof(const char *));
     const char *err;
     int i, before;
 
@@ -160,19 +131,11 @@ static int grant(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, apr_array_
      * only the header): adding to it in place would change theirs */
     sconf->sec_dir = apr_array_copy(pconf, sconf->sec_dir);
     before = sconf->sec_dir->nelts;
-    memset(&parms, 0, sizeof(parms));
-    parms.limited = -1;
-    parms.server = s;
-    parms.pool = pconf;
-    parms.temp_pool = ptemp;
-    parms.override = (RSRC_CONF | OR_ALL) & ~(OR_AUTHCFG | OR_LIMIT);
-    parms.override_opts = OPT_ALL | OPT_SYM_OWNER | OPT_MULTI;
-    parms.config_file = ap_pcfg_open_custom(ptemp, "mod_gramex grants for the app's directories",
-                                            &lr, read_char, read_line, close_reader);
-    err = ap_build_config(&parms, pconf, ptemp, &tree);
-    if (err || ap_process_config_tree(s, tree, pconf, ptemp) != OK) {
+    err = gx_process_config_lines(pconf, ptemp, s, "mod_gramex grants for the app's directories",
+                                  lines);
+    if (err) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, GX_LOGNO(0050) "cannot grant the app's "
-                     "directories: %s", err ? err : "see above");
+                     "directories: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     order_grants(sconf->sec_dir, before);

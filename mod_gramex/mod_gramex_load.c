@@ -390,32 +390,6 @@ static gx_app *closed_app(apr_pool_t *p, const char *yaml, const char *reason)
  * mod_gramex_access adds its grants. mod_proxy sets workers up after this
  * (post_config, child_init). */
 
-typedef struct {
-    const apr_array_header_t *lines;
-    int next;
-} line_reader;
-
-static apr_status_t read_line(void *buf, apr_size_t bufsiz, void *param)
-{
-    line_reader *lr = param;
-    if (lr->next >= lr->lines->nelts)
-        return APR_EOF;
-    apr_cpystrn(buf, APR_ARRAY_IDX(lr->lines, lr->next++, const char *), bufsiz);
-    return APR_SUCCESS;
-}
-
-static apr_status_t read_char(char *ch, void *param)
-{
-    (void)ch; (void)param;
-    return APR_EOF;     /* ap_build_config reads whole lines */
-}
-
-static apr_status_t close_reader(void *param)
-{
-    (void)param;
-    return APR_SUCCESS;
-}
-
 static int has_proxy_routes(const gx_app *app)
 {
     int i;
@@ -428,29 +402,15 @@ static int has_proxy_routes(const gx_app *app)
 static void add_workers(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v, const gx_app *app,
                         gx_diags *d)
 {
-    line_reader lr;
-    cmd_parms parms;
-    ap_directive_t *tree = NULL;
     const char *err;
     if (!has_proxy_routes(app) || !ap_find_linked_module("mod_proxy.c"))
         return;
-    lr.lines = gx_app_worker_lines(ptemp, app->loaded->config);
-    lr.next = 0;
-    memset(&parms, 0, sizeof(parms));
-    parms.limited = -1;
-    parms.server = v;
-    parms.pool = pconf;
-    parms.temp_pool = ptemp;
-    parms.override = RSRC_CONF | OR_ALL;
-    parms.override_opts = OPT_ALL | OPT_SYM_OWNER | OPT_MULTI;
-    parms.config_file = ap_pcfg_open_custom(ptemp, "mod_gramex workers for the app's proxies",
-                                            &lr, read_char, read_line, close_reader);
-    err = ap_build_config(&parms, pconf, ptemp, &tree);
-    if (err || ap_process_config_tree(v, tree, pconf, ptemp) != OK)
+    err = gx_process_config_lines(pconf, ptemp, v, "mod_gramex workers for the app's proxies",
+                                  gx_app_worker_lines(ptemp, app->loaded->config));
+    if (err)
         gx_diag_add(d, GX_WARN, app->yaml_path, 0, "cannot define mod_proxy workers for the "
                     "app's ProxyHandler urls (%s): they use mod_proxy's default worker, without "
-                    "ProxyPreserveHost; set GramexConfig in the vhost instead",
-                    err ? err : "see above");
+                    "ProxyPreserveHost; set GramexConfig in the vhost instead", err);
 }
 
 /* ---- logging ------------------------------------------------------------------ */

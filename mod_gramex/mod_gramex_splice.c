@@ -5,6 +5,8 @@
  * <VirtualHost>, so mod_proxy sets them up exactly as if the admin had
  * written them. */
 #include "mod_gramex.h"
+#include "http_core.h"
+#include "util_cfgtree.h"
 #include <apr_strings.h>
 
 typedef struct {
@@ -76,4 +78,49 @@ void gx_splice_config(cmd_parms *cmd, const char *name, apr_array_header_t *line
             apr_pstrcat(cmd->temp_pool, APR_ARRAY_IDX(lines, i, const char *), "\n", NULL);
     cmd->config_file = ap_pcfg_open_custom(cmd->temp_pool, name, s, splice_getch,
                                            splice_getstr, splice_close);
+}
+
+/* ---- config lines for a server after the config is read -----------------
+ * At check_config there is no stream to splice into: the lines are built
+ * into a tree and processed for server s, as httpd processes its own. */
+
+typedef struct {
+    const apr_array_header_t *lines;
+    int next;
+} line_reader;
+
+static apr_status_t read_line(void *buf, apr_size_t bufsiz, void *param)
+{
+    line_reader *lr = param;
+    if (lr->next >= lr->lines->nelts)
+        return APR_EOF;
+    apr_cpystrn(buf, APR_ARRAY_IDX(lr->lines, lr->next++, const char *), bufsiz);
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_char(char *ch, void *param)
+{
+    (void)ch; (void)param;
+    return APR_EOF;     /* ap_build_config reads whole lines */
+}
+
+const char *gx_process_config_lines(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                                    const char *name, const apr_array_header_t *lines)
+{
+    line_reader lr = {lines, 0};
+    ap_directive_t *tree = NULL;
+    cmd_parms parms;
+    const char *err;
+    memset(&parms, 0, sizeof(parms));
+    parms.limited = -1;
+    parms.server = s;
+    parms.pool = pconf;
+    parms.temp_pool = ptemp;
+    parms.override = (RSRC_CONF | OR_ALL) & ~(OR_AUTHCFG | OR_LIMIT);
+    parms.override_opts = OPT_ALL | OPT_SYM_OWNER | OPT_MULTI;
+    parms.config_file = ap_pcfg_open_custom(ptemp, name, &lr, read_char, read_line, splice_close);
+    err = ap_build_config(&parms, pconf, ptemp, &tree);
+    if (!err && ap_process_config_tree(s, tree, pconf, ptemp) != OK)
+        err = "httpd refused the lines (see the message above)";
+    return err;
 }
