@@ -16,8 +16,14 @@
 #include <curl/curl.h>
 #endif
 
+/* Where `apxs-build.sh install` puts deploy.yaml; on Windows there is no
+ * fixed place: give --gramexpath or $GRAMEXPATH. */
 #ifndef GX_DEFAULT_GRAMEXPATH
+#ifdef _WIN32
+#define GX_DEFAULT_GRAMEXPATH "gramex"
+#else
 #define GX_DEFAULT_GRAMEXPATH "/usr/share/apache2/gramex"
+#endif
 #endif
 
 static int usage(void)

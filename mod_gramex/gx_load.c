@@ -688,12 +688,23 @@ static void check_sections(loader *L, const gx_node *conf)
 /* ---- $GRAMEXAPPS ------------------------------------------------------------ */
 
 /* Where pip, Debian and conda put the `gramex` package. */
+#ifdef _WIN32
+#define GX_GRAMEXAPPS_EXAMPLE "C:/Python311/Lib/site-packages/gramex/apps"
+#else
+#define GX_GRAMEXAPPS_EXAMPLE "/usr/local/lib/python3.11/dist-packages/gramex/apps"
+#endif
+
 const char *const gx_gramexapps_places[] = {
+#ifdef _WIN32
+    "C:/Program Files/Python3*/Lib/site-packages/gramex/apps",
+    "C:/Python3*/Lib/site-packages/gramex/apps",
+#else
     "/usr/local/lib/python3*/dist-packages/gramex/apps",
     "/usr/lib/python3/dist-packages/gramex/apps",
     "/usr/local/lib/python3*/site-packages/gramex/apps",
     "/usr/lib/python3*/site-packages/gramex/apps",
     "/opt/conda/lib/python3*/site-packages/gramex/apps",
+#endif
     NULL};
 
 static int is_dir(apr_pool_t *p, const char *path)
@@ -735,8 +746,7 @@ static void warn_apps_skipped(loader *L)
     gx_diag_add(L->d, GX_WARN, NULL, 0, "Gramex's bundled apps ($GRAMEXAPPS) were not found "
                 "(no GRAMEXAPPS environment variable, no gramex Python package at the usual "
                 "places), so %d import%s of them %s skipped: %s. Set GramexApps to the apps/ "
-                "directory of the gramex package, e.g. GramexApps "
-                "/usr/local/lib/python3.11/dist-packages/gramex/apps",
+                "directory of the gramex package, e.g. GramexApps " GX_GRAMEXAPPS_EXAMPLE,
                 L->apps_skipped->nelts, L->apps_skipped->nelts == 1 ? "" : "s",
                 L->apps_skipped->nelts == 1 ? "is" : "are", list);
 }

@@ -10,7 +10,9 @@
 #include "ap_mpm.h"
 #include <apr_strings.h>
 #include <apr_portable.h>
-#include <unistd.h>
+#if APR_HAVE_UNISTD_H
+#include <unistd.h>             /* dup(): APR cannot duplicate a socket */
+#endif
 
 APLOG_USE_MODULE(gramex_ws);
 
@@ -176,12 +178,17 @@ static conn_rec *own_backend(conn_rec *c, proxy_conn_rec *be)
     apr_socket_t *sock = NULL;
     conn_rec *bc;
     int rc;
+#if APR_HAVE_UNISTD_H
     if (apr_os_sock_get(&fd, be->sock) != APR_SUCCESS || (copy = dup(fd)) < 0)
         return NULL;
     if (apr_os_sock_put(&sock, &copy, c->pool) != APR_SUCCESS) {
         close(copy);
         return NULL;
     }
+#else
+    (void)fd; (void)copy; (void)be;
+    return NULL;        /* no async tunnels here: the event MPM is Unix-only */
+#endif
     apr_pool_cleanup_register(c->pool, sock, close_socket, apr_pool_cleanup_null);
     /* as mod_proxy sets up its backend connections: no TLS, the modules'
      * pre_connection hooks (core filters, logio's counters) */
