@@ -2,7 +2,6 @@
 from and when, per url where requests go, effective allow/ignore/headers,
 hits and errors summed over children, upstream health and secrets state."""
 import re
-
 import time
 
 import requests
