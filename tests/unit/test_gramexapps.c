@@ -137,6 +137,7 @@ static void not_found_warns_once(apr_pool_t *p)
     gx_diags *d = gx_diags_make(p);
     gx_loaded *l;
     const gx_diag *w;
+    const char *expected_example;
     put(p, "app/sub/gramex.yaml", "import: $GRAMEXAPPS/admin2/gramex.yaml\n"
         "url:\n  s: {pattern: /$YAMLURL/s, handler: FileHandler}\n");
     put(p, "app/more.yaml", "import:\n  sub: sub/gramex.yaml\n  gone: missing.yaml\n");
@@ -158,6 +159,12 @@ static void not_found_warns_once(apr_pool_t *p)
     w = &APR_ARRAY_IDX(d->items, 0, gx_diag);
     CHECK(strstr(w->msg, "Missing config:") && strstr(w->msg, "missing.yaml"));
     w = &APR_ARRAY_IDX(d->items, d->items->nelts - 1, gx_diag);
+    /* the example is where pip puts gramex on this platform */
+#ifdef _WIN32
+    expected_example = "C:/Python311/Lib/site-packages/gramex/apps";
+#else
+    expected_example = "/usr/local/lib/python3.11/dist-packages/gramex/apps";
+#endif
     CHECK_INT(w->level, GX_WARN);
     CHECK(w->file == NULL);
     CHECK_STR(w->msg, apr_psprintf(p,
@@ -165,8 +172,8 @@ static void not_found_warns_once(apr_pool_t *p)
               "variable, no gramex Python package at the usual places), so 3 imports of them "
               "are skipped: %s/app/gramex.yaml:2 (ui/gramex.yaml), %s/app/gramex.yaml:3 "
               "(logviewer/gramex.yaml), %s/app/sub/gramex.yaml:1 (admin2/gramex.yaml). Set GramexApps to the apps/ directory of the gramex "
-              "package, e.g. GramexApps /usr/local/lib/python3.11/dist-packages/gramex/apps",
-              root_dir, root_dir, root_dir));
+              "package, e.g. GramexApps %s",
+              root_dir, root_dir, root_dir, expected_example));
 
     /* GramexApps given but the import is not there: an ordinary missing
      * import, not the "not found" warning */
