@@ -196,17 +196,19 @@ static const char *map_path(apr_pool_t *p, const gx_file_conf *fh, const char *r
     return NULL;
 }
 
-/* The url's headers that apply to this file (spec f.8), in order. */
+/* The url's headers that apply to this file (spec f.8), in order, with
+ * their patterns matched (so NULL). */
 static apr_array_header_t *file_headers(apr_pool_t *p, const gx_file_conf *fh, const char *file)
 {
-    apr_array_header_t *out = apr_array_make(p, fh->headers->nelts, sizeof(gx_header_set));
+    apr_array_header_t *out = apr_array_make(p, fh->headers->nelts, sizeof(gx_header));
     int i;
     for (i = 0; i < fh->headers->nelts; i++) {
         const gx_header *h = &APR_ARRAY_IDX(fh->headers, i, gx_header);
-        gx_header_set *s;
+        gx_header *s;
         if (h->pattern && !gx_fnmatch_path(h->pattern, file))
             continue;
         s = apr_array_push(out);
+        s->pattern = NULL;
         s->name = h->name;
         s->value = h->value;
     }
