@@ -13,6 +13,7 @@
 #include "mod_gramex.h"
 #include "util_script.h"
 #include "gx_secrets_api.h"
+#include "mod_gramex_ws.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_main.h"
@@ -326,6 +327,21 @@ static apr_array_header_t *discovery_notes(request_rec *r, const gx_server_conf 
     return out;
 }
 
+/* mod_gramex_ws's asynchronous WebSocket tunnels, through its optional
+ * function: the figures of the child that answers this page (each child
+ * carries its own tunnels). 0: the module is not loaded. */
+static int ws_counters(gx_ws_counters *n)
+{
+    APR_OPTIONAL_FN_TYPE(gx_ws_counters_get) *get = APR_RETRIEVE_OPTIONAL_FN(gx_ws_counters_get);
+    memset(n, 0, sizeof(*n));
+    if (!get)
+        return 0;
+    get(n);
+    return 1;
+}
+
+#define GX_WS_SCOPE "asynchronous tunnels (GramexWebSocketAsync On) of the child that answered"
+
 /* ---- JSON ------------------------------------------------------------------------ */
 
 static const char *jq(request_rec *r, const char *s)
@@ -354,6 +370,22 @@ static void json_headers(request_rec *r, const apr_array_header_t *h, const gx_n
     ap_rputs("]", r);
 }
 
+static void json_websockets(request_rec *r)
+{
+    gx_ws_counters n;
+    if (!ws_counters(&n)) {
+        ap_rputs(", \"websockets\": {\"module\": false, \"note\": \"mod_gramex_ws is not loaded\"}",
+                 r);
+        return;
+    }
+    ap_rprintf(r, ", \"websockets\": {\"module\": true, \"scope\": \"%s\", \"open\": %u, "
+               "\"opened\": %" APR_UINT64_T_FMT ", \"closed\": %" APR_UINT64_T_FMT ", "
+               "\"bytes_to_backend\": %" APR_UINT64_T_FMT ", \"bytes_to_client\": %"
+               APR_UINT64_T_FMT ", \"refused\": %" APR_UINT64_T_FMT "}", GX_WS_SCOPE,
+               (unsigned)n.open, n.opened, n.closed, n.bytes_to_backend, n.bytes_to_client,
+               n.refused);
+}
+
 static void status_json(request_rec *r)
 {
     gx_server_conf *c = gx_sconf(r->server);
@@ -365,6 +397,7 @@ static void status_json(request_rec *r)
                "\"discovery_warnings\": ", jq(r, c->vhost_name), jq(r, r->server->server_hostname),
                (int)r->connection->local_addr->port, jq(r, c->looked_for));
     json_strings(r, discovery_notes(r, c));
+    json_websockets(r);
     ap_rputs(", \"apps\": [", r);
     if (app) {
         gx_secrets_state st = secrets_state(r, c);
@@ -493,6 +526,20 @@ static void match_html(request_rec *r, const gx_server_conf *c)
                                                                           match(r, c, target)))));
 }
 
+static void html_websockets(request_rec *r)
+{
+    gx_ws_counters n;
+    if (!ws_counters(&n)) {
+        ap_rputs("<dt>WebSockets</dt><dd>mod_gramex_ws is not loaded</dd>\n", r);
+        return;
+    }
+    ap_rprintf(r, "<dt>WebSockets</dt><dd>%u open; %" APR_UINT64_T_FMT " opened, %"
+               APR_UINT64_T_FMT " closed, %" APR_UINT64_T_FMT " refused; %" APR_UINT64_T_FMT
+               " bytes to backends, %" APR_UINT64_T_FMT " bytes to clients <span class=\"muted\">"
+               "(" GX_WS_SCOPE ")</span></dd>\n", (unsigned)n.open, n.opened, n.closed,
+               n.refused, n.bytes_to_backend, n.bytes_to_client);
+}
+
 static void status_html(request_rec *r)
 {
     gx_server_conf *c = gx_sconf(r->server);
@@ -503,6 +550,7 @@ static void status_html(request_rec *r)
                "%s</head><body>\n<h1>Gramex app status</h1>\n<dl>\n<dt>vhost</dt><dd>%s</dd>\n"
                "<dt>port</dt><dd>%d</dd>\n", esc(r, r->server->server_hostname), STYLE,
                esc(r, c->vhost_name), (int)r->connection->local_addr->port);
+    html_websockets(r);
     if (!app) {
         apr_array_header_t *notes = discovery_notes(r, c);
         ap_rprintf(r, "</dl>\n<p>No gramex.yaml is loaded for this vhost. Looked for: "
