@@ -386,6 +386,48 @@ static apr_status_t error_body_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Python's repr of a list of method names: ['GET', 'POST'] */
+static const char *py_list(apr_pool_t *p, const apr_array_header_t *a)
+{
+    const char *out = "[";
+    int i;
+    for (i = 0; a && i < a->nelts; i++)
+        out = apr_pstrcat(p, out, i ? ", '" : "'", APR_ARRAY_IDX(a, i, const char *), "'", NULL);
+    return apr_pstrcat(p, out, "]", NULL);
+}
+
+/* The 405 Gramex answers when we refuse a method for one of its urls. It
+ * raises Tornado's HTTPError: the url's methods: check (BaseHandler) names
+ * them; a handler without that method (UploadHandler, which takes methods:
+ * for itself; RedirectHandler) does not. With app.settings.serve_traceback
+ * (Gramex's default) Tornado sends the traceback as text/plain: we send its
+ * last line, the error, not the lines naming Gramex's own files. Without
+ * it, Tornado's one-line HTML page. */
+static gx_error_page *method_refused(request_rec *r, const gx_request *gr)
+{
+    const gx_route *rt = gr->route;
+    const gx_node *tb = gx_map_get(gx_map_get(gx_map_get(gr->app->loaded->config, "app"),
+                                              "settings"), "serve_traceback");
+    gx_error_page *page = apr_palloc(r->pool, sizeof(*page));
+    page->status = HTTP_METHOD_NOT_ALLOWED;
+    if (tb && !gx_truthy(tb)) {
+        page->content_type = "text/html; charset=UTF-8";
+        page->body = "<html><title>405: Method Not Allowed</title>"
+                     "<body>405: Method Not Allowed</body></html>";
+    }
+    else if (rt->methods && rt->kind != GX_KIND_REDIRECT && strcmp(rt->handler, "UploadHandler")) {
+        page->content_type = "text/plain";
+        page->body = apr_psprintf(r->pool, "tornado.web.HTTPError: HTTP 405: Method Not Allowed "
+                                  "(%s: method %s not in allowed methods %s)\n", rt->name,
+                                  r->method, py_list(r->pool, rt->methods));
+    }
+    else {
+        page->content_type = "text/plain";
+        page->body = "tornado.web.HTTPError: HTTP 405: Method Not Allowed\n";
+    }
+    return page;
+}
+
 static void insert_error_filter(request_rec *r)
 {
     gx_request *gr = gx_req(r);
@@ -402,6 +444,10 @@ static void insert_error_filter(request_rec *r)
     else {
         page = error_page(gr, r->status);
     }
+    /* the url's error: page wins, as Gramex's write_error tries it first */
+    if (!page && r->status == HTTP_METHOD_NOT_ALLOWED && gr->d.action == GX_DO_REFUSE
+        && gr->d.status == HTTP_METHOD_NOT_ALLOWED)
+        page = method_refused(r, gr);
     if (page)
         ap_add_output_filter(GX_ERROR_BODY_FILTER, (void *)page, r, r->connection);
 }
