@@ -276,7 +276,8 @@ static apr_array_header_t *parse_qs(apr_pool_t *p, const char *q, int keep_blank
         const char *eq = memchr(q, '=', len);
         if (len && (eq || keep_blank)) {
             apr_size_t nl = eq ? (apr_size_t)(eq - q) : len;
-            const char *value = eq ? gx_percent_decode(p, eq + 1, len - nl - 1, GX_DECODE_PLUS) : "";
+            const char *value = eq ? gx_percent_decode(p, eq + 1, len - nl - 1, GX_DECODE_PLUS)
+                                   : "";
             if (*value || keep_blank) {
                 gx_query_param *qp = param(params, p, gx_percent_decode(p, q, nl, GX_DECODE_PLUS));
                 APR_ARRAY_PUSH(qp->values, const char *) = value;

@@ -354,7 +354,8 @@ static void json_strings(request_rec *r, const apr_array_header_t *a)
     int i;
     ap_rputs("[", r);
     for (i = 0; a && i < a->nelts; i++)
-        ap_rprintf(r, "%s%s", i ? ", " : "", jq(r, APR_ARRAY_IDX(a, i, const char *)));
+        ap_rprintf(r, "%s%s", i ? ", " : "",
+                   jq(r, shown(r, NULL, APR_ARRAY_IDX(a, i, const char *))));
     ap_rputs("]", r);
 }
 
@@ -406,7 +407,8 @@ static void status_json(request_rec *r)
                    "\"counts\": {\"routes\": %d, \"file\": %d, \"proxy\": %d, \"redirect\": %d, "
                    "\"upstream\": %d, \"broken\": %d, \"files\": %d, \"warnings\": %d}, \"files\": ",
                    jq(r, app->yaml_path), jq(r, c->app_source), jq(r, iso_time(r->pool, c->loaded_at)),
-                   jq(r, shown(r, NULL, c->reload_error)), app->routes->nelts, count_kind(app, GX_KIND_FILE),
+                   jq(r, shown(r, NULL, c->reload_error)), app->routes->nelts,
+                   count_kind(app, GX_KIND_FILE),
                    count_kind(app, GX_KIND_PROXY), count_kind(app, GX_KIND_REDIRECT),
                    count_kind(app, GX_KIND_UPSTREAM), count_kind(app, GX_KIND_BROKEN),
                    app->loaded->files ? app->loaded->files->nelts : 0,
@@ -430,7 +432,8 @@ static void status_json(request_rec *r)
             gx_counts *n = counts_of(rt);
             ap_rprintf(r, "%s{\"name\": %s, \"pattern\": %s, \"regex\": %s, \"handler\": %s, "
                        "\"apache\": \"%s\", \"source\": %s, \"goes_to\": %s, \"allow\": ",
-                       i ? ", " : "", jq(r, rt->name), jq(r, rt->pattern), jq(r, rt->regex),
+                       i ? ", " : "", jq(r, rt->name), jq(r, shown(r, NULL, rt->pattern)),
+                       jq(r, shown(r, NULL, rt->regex)),
                        jq(r, rt->handler), gx_kind_name(rt->kind),
                        jq(r, apr_psprintf(r->pool, "%s:%d", rt->file ? rt->file : "", rt->line)),
                        jq(r, goes_to(r, c, rt)));
@@ -476,7 +479,8 @@ static void html_list(request_rec *r, const apr_array_header_t *a)
 {
     int i;
     for (i = 0; a && i < a->nelts; i++)
-        ap_rprintf(r, "%s<code>%s</code>", i ? " " : "", esc(r, APR_ARRAY_IDX(a, i, const char *)));
+        ap_rprintf(r, "%s<code>%s</code>", i ? " " : "",
+                   esc(r, shown(r, NULL, APR_ARRAY_IDX(a, i, const char *))));
 }
 
 static void html_headers(request_rec *r, const apr_array_header_t *h, const gx_node *src)
@@ -485,7 +489,8 @@ static void html_headers(request_rec *r, const apr_array_header_t *h, const gx_n
     for (i = 0; h && i < h->nelts; i++) {
         const gx_header *e = &APR_ARRAY_IDX(h, i, gx_header);
         ap_rprintf(r, "<div><code>%s: %s</code>%s%s%s</div>", esc(r, e->name),
-                   e->value ? esc(r, header_shown(r, src, e)) : "<i>(removed)</i>", e->pattern ? " <span "
+                   e->value ? esc(r, header_shown(r, src, e)) : "<i>(removed)</i>",
+                   e->pattern ? " <span "
                    "class=\"muted\">for " : "", e->pattern ? esc(r, e->pattern) : "",
                    e->pattern ? "</span>" : "");
     }
@@ -594,7 +599,8 @@ static void status_html(request_rec *r)
     }
     if (c->reload_error)
         ap_rprintf(r, "<p class=\"box\"><span class=\"bad\">The last restart could not load the "
-                   "app:</span> %s<br>%s</p>\n", esc(r, shown(r, NULL, c->reload_error)), c->loaded_at
+                   "app:</span> %s<br>%s</p>\n", esc(r, shown(r, NULL, c->reload_error)),
+                   c->loaded_at
                    ? "The app loaded before is still served. Fix the file and reload."
                    : "Nothing of it is served (500) until the file is fixed and reloaded.");
     match_html(r, c);
@@ -606,7 +612,8 @@ static void status_html(request_rec *r)
         const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
         gx_counts *n = counts_of(rt);
         ap_rprintf(r, "<tr><td>%d</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td>"
-                   "<td>", i + 1, esc(r, rt->name), esc(r, rt->regex), esc(r, rt->handler),
+                   "<td>", i + 1, esc(r, rt->name), esc(r, shown(r, NULL, rt->regex)),
+                   esc(r, rt->handler),
                    esc(r, goes_to(r, c, rt)));
         if (rt->fh && rt->fh->allow && rt->fh->allow->nelts) {
             ap_rputs("allow ", r);

@@ -151,6 +151,7 @@ url:
     handler: FileHandler
     kwargs:
       path: $YAMLPATH/static/
+      ignore: ['$TOKEN-*.txt']
       headers:
         X-Via-Var: $TOKEN
         X-Literal: {secret}
@@ -182,6 +183,8 @@ def test_status_never_shows_a_secret(httpd, app_dir):
     assert {'name': 'X-Via-Var', 'value': '$TOKEN', 'files': None} in routes['static']['headers']
     assert {'name': 'X-Literal', 'value': '***', 'files': None} in routes['static']['headers']
     assert '<code>X-Literal: ***</code>' in pages['']
+    assert '***-*.txt' in routes['static']['ignore']
+    assert '<code>***-*.txt</code>' in pages['']
     # the decision holds the target as sent, the secret masked
     assert json.loads(pages['?match=/api/x&json'])['target'] \
         == f'http://127.0.0.1:{dead}/x?key=***'
