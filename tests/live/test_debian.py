@@ -8,7 +8,6 @@ import pytest
 import requests
 
 from debian_tree import DebianTree
-from test_proxy import backends  # noqa: F401  (fixture)
 
 APP = """
 import: sub/gramex.yaml
