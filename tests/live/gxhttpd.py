@@ -22,6 +22,18 @@ APACHE = '/usr/sbin/apache2'
 START_TIMEOUT = 15      # seconds for httpd to answer after start
 STOP_TIMEOUT = 10
 
+# httpd.conf lines that open the status page to every client (tests only)
+STATUS_PAGE = ('<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n'
+               '</Location>')
+# gramex.yaml of an app with one url, page: /page serves page.html
+PAGE_APP = """
+url:
+  page:
+    pattern: /$YAMLURL/page
+    handler: FileHandler
+    kwargs: {path: $YAMLPATH/page.html}
+"""
+
 DEBIAN_MODULES = ['mpm_event', 'authz_core', 'mime', 'headers', 'deflate', 'filter', 'proxy',
                   'proxy_http', 'proxy_wstunnel', 'proxy_balancer', 'slotmem_shm',
                   'lbmethod_byrequests', 'status']

@@ -8,15 +8,7 @@ import subprocess
 import pytest
 import requests
 
-from gxhttpd import BUILD, REPO
-
-GOOD = """
-url:
-  page:
-    pattern: /$YAMLURL/page
-    handler: FileHandler
-    kwargs: {path: $YAMLPATH/page.html}
-"""
+from gxhttpd import BUILD, PAGE_APP as GOOD, REPO, STATUS_PAGE
 
 
 def config_error(httpd, app_dir, files, main='gramex.yaml'):
@@ -165,8 +157,7 @@ def test_relative_gramexconfig(httpd, app_dir):
 
 def test_status_page(httpd, app_dir):
     app = app_dir({'gramex.yaml': GOOD, 'page.html': 'x\n'})
-    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
-              '<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n</Location>').start()
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS_PAGE).start()
     data = requests.get(f'{h.url}/gramex-status?json').json()
     names = [r['name'] for r in data['apps'][0]['routes']]
     assert names == ['page', 'default']

@@ -9,18 +9,9 @@ import time
 
 import requests
 
-from gxhttpd import BUILD
+from gxhttpd import BUILD, PAGE_APP as GOOD, STATUS_PAGE as STATUS
 from test_secrets import BlobServer
 
-STATUS = ('<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n'
-          '</Location>')
-GOOD = """
-url:
-  page:
-    pattern: /$YAMLURL/page
-    handler: FileHandler
-    kwargs: {path: $YAMLPATH/page.html}
-"""
 BROKEN = GOOD + '  page:\n    pattern: dup\n'     # duplicate key: line 7
 
 

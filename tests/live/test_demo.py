@@ -2,7 +2,7 @@
 import pytest
 import requests
 
-from gxhttpd import REPO, readable_copy, serving
+from gxhttpd import REPO, STATUS_PAGE, readable_copy, serving
 
 DEMO = REPO / 'demo'
 
@@ -11,9 +11,7 @@ DEMO = REPO / 'demo'
 def demo():
     # a copy www-data can read, wherever the checkout lives
     app = readable_copy(REPO / 'demo', 'gxtest-demo-')
-    with serving(f'GramexConfig "{app}/gramex.yaml"\n'
-                 '<Location /gramex-status>\n SetHandler gramex-status\n Require all granted\n'
-                 '</Location>', app.parent) as h:
+    with serving(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS_PAGE, app.parent) as h:
         yield h
 
 

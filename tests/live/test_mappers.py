@@ -106,6 +106,12 @@ def get(h, target):
     return r
 
 
+def redirect(site, target):
+    """(status, Location) of site's answer to target."""
+    r = get(site[0], target)
+    return r.status, r.headers.get('location')
+
+
 def test_upstream_and_catch_all_answer(site):
     """Control: the app's routes work here without any admin mapping."""
     h, _ = site
@@ -116,21 +122,15 @@ def test_upstream_and_catch_all_answer(site):
 
 
 def test_alias_redirect(site):
-    h, _ = site
-    r = get(h, '/old-page')
-    assert r.status == 302 and r.headers['location'] == HOST + '/public.txt', r.status
+    assert redirect(site, '/old-page') == (302, HOST + '/public.txt')
 
 
 def test_alias_redirect_over_a_guarded_url(site):
-    h, _ = site
-    r = get(h, '/admin/moved')
-    assert r.status == 302 and r.headers['location'] == HOST + '/public.txt', r.status
+    assert redirect(site, '/admin/moved') == (302, HOST + '/public.txt')
 
 
 def test_alias_redirect_match(site):
-    h, _ = site
-    r = get(h, '/gone/abc')
-    assert r.status == 302 and r.headers['location'] == HOST + '/public.txt?from=abc', r.status
+    assert redirect(site, '/gone/abc') == (302, HOST + '/public.txt?from=abc')
 
 
 def test_script_alias(site):
@@ -162,17 +162,12 @@ def test_rewrite_pass_through_keeps_the_admins_denial(site):
 
 def test_rewrite_in_directory_context(site):
     """Per-directory RewriteRules run for app files (core's directory walk)."""
-    h, _ = site
-    r = get(h, '/legacy/old.txt')
-    assert r.status == 302 and r.headers['location'] == HOST + '/public.txt', r.status
+    assert redirect(site, '/legacy/old.txt') == (302, HOST + '/public.txt')
 
 
 def test_rewrite_redirect(site):
-    h, _ = site
-    r = get(h, '/moved')
-    assert r.status == 301 and r.headers['location'] == HOST + '/public.txt', r.status
-    r = get(h, '/members/old/x')
-    assert r.status == 302 and r.headers['location'] == HOST + '/public.txt', r.status
+    assert redirect(site, '/moved') == (301, HOST + '/public.txt')
+    assert redirect(site, '/members/old/x') == (302, HOST + '/public.txt')
 
 
 def test_rewrite_proxy(site):
@@ -220,10 +215,7 @@ def test_include_subrequests_go_through_the_routes(site):
     ('/probe/private/x.txt', False),                # the admin's <Directory> denial
 ])
 def test_rewrite_lookahead_sees_the_routes(site, target, redirected):
-    h, _ = site
-    r = get(h, target)
-    assert r.status == (302 if redirected else 404), (target, r.status)
-    assert r.headers.get('location') == (HOST + '/public.txt' if redirected else None)
+    assert redirect(site, target) == ((302, HOST + '/public.txt') if redirected else (404, None))
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import requests
 
-from gxhttpd import BUILD, REPO, readable_tmpdir, serving, write_tree
+from gxhttpd import BUILD, REPO, STATUS_PAGE, readable_tmpdir, serving, write_tree
 
 APP = {
     'gramex.yaml': 'url:\n'
@@ -21,8 +21,7 @@ APP = {
 @pytest.fixture(scope='module')
 def server():
     app = write_tree(readable_tmpdir('gxtest-match-'), APP)
-    with serving(f'GramexConfig "{app}/gramex.yaml"\n<Location /gramex-status>\n'
-                 '  SetHandler gramex-status\n  Require all granted\n</Location>', app) as h:
+    with serving(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS_PAGE, app) as h:
         yield h, app
 
 
