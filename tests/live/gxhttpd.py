@@ -79,7 +79,7 @@ def answers(port):
 @contextlib.contextmanager
 def apxs_run(app, seconds=60):
     """`./apxs-build.sh run APP --port P`, whose httpd runs in the foreground as
-    our child: yields (port, process) once the port accepts; stopped by its pid."""
+    our child: yields its port once it accepts; stopped by its pid (SIGTERM)."""
     port = free_port()
     proc = subprocess.Popen([str(REPO / 'apxs-build.sh'), 'run', str(app), '--port', str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -89,7 +89,7 @@ def apxs_run(app, seconds=60):
             assert proc.poll() is None, proc.stdout.read()
             assert time.time() < end, f'apxs-build.sh run did not answer on {port}'
             time.sleep(0.2)
-        yield port, proc
+        yield port
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)

@@ -102,7 +102,7 @@ def test_run_brings_mod_ssl_for_https_proxy_targets(app_dir):
         "    kwargs: {url: 'https://127.0.0.1:9/{0}'}\n"
         "  page:\n    pattern: /$YAMLURL/\n    handler: FileHandler\n"
         "    kwargs: {path: $YAMLPATH/index.html}\n")})
-    with apxs_run(app) as (port, _):
+    with apxs_run(app) as port:
         r = requests.get(f'http://127.0.0.1:{port}/', timeout=10)
         assert (r.status_code, r.text) == (200, 'hi\n')
         # the TLS backend is down: mod_proxy answers, the url is not refused at config time
