@@ -1,6 +1,7 @@
 /* mod_gramex_secrets: secret variables for mod_gramex (.secrets.yaml,
  * SECRETS_IMPORT, SECRETS_URL + SECRETS_KEY), provided through the APR
- * optional function gx_secrets_for_app. The logic is gx_sec_*.c. */
+ * optional function gx_secrets_get, as plain versioned data
+ * (gx_secrets_abi.h). The logic is gx_sec_*.c. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -196,15 +197,22 @@ static const char *gx_secrets_mask(apr_pool_t *p, server_rec *s, const char *tex
     return text;
 }
 
-static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app_yaml,
-                                   gx_diags *d, apr_array_header_t *never_serve)
+/* Plain versioned data only crosses to mod_gramex (gx_secrets_abi.h): it
+ * may come from another build, with another copy of the core. This module
+ * speaks GX_SECRETS_ABI_VERSION whatever the caller asks; the caller
+ * refuses a version it does not read. */
+static const gx_secrets_result *gx_secrets_get(int abi_version, apr_pool_t *p, server_rec *s,
+                                               const char *app_yaml)
 {
     sec_conf *c = ap_get_module_config(s->module_config, &gramex_secrets_module);
     gx_secrets_opts o = {0};
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *never_serve = apr_array_make(p, 4, sizeof(const char *));
     const char *path;
     gx_node *vars;
+    (void)abi_version;
     if (c->off)
-        return gx_map_new(p, NULL, 0);
+        return gx_secrets_export(p, gx_map_new(p, NULL, 0), d, never_serve);
     path = c->path ? c->path
                    : apr_pstrcat(p, ap_make_dirstr_parent(p, app_yaml), ".secrets.yaml", NULL);
     o.timeout = c->timeout ? c->timeout : GX_SECRETS_TIMEOUT_DEFAULT;
@@ -216,7 +224,7 @@ static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app
     o.memo = memo_for_start(s);
     vars = gx_secrets_load(p, path, &o, d, never_serve);
     remember_values(s->process->pconf, vars);
-    return vars;
+    return gx_secrets_export(p, vars, d, never_serve);
 }
 
 /* libcurl's global set-up is not thread-safe: do it while httpd is single
@@ -233,7 +241,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
-    APR_REGISTER_OPTIONAL_FN(gx_secrets_for_app);
+    APR_REGISTER_OPTIONAL_FN(gx_secrets_get);
     APR_REGISTER_OPTIONAL_FN(gx_secrets_mask);
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
