@@ -29,4 +29,10 @@ APR_DECLARE_OPTIONAL_FN(const gx_secrets_result *, gx_secrets_get,
 APR_DECLARE_OPTIONAL_FN(const char *, gx_secrets_mask,
                         (apr_pool_t *p, server_rec *s, const char *text));
 
+/* Where the cache of secrets_file's SECRETS_URL is kept under s's settings
+ * (GramexSecretsCache, GramexSecretsCacheDir), for the status page; NULL if
+ * it cannot be named. */
+APR_DECLARE_OPTIONAL_FN(const char *, gx_secrets_cache_for,
+                        (apr_pool_t *p, server_rec *s, const char *secrets_file));
+
 #endif

@@ -1,7 +1,9 @@
 /* The .secrets.yaml loader (gx_secrets_load) on files written from the
  * input: .secrets.yaml, then after each "\n#8<\n" line f1.yaml, f2.yaml...
  * (reachable with SECRETS_IMPORT: f*.yaml or SECRETS_URL: file:f1.yaml).
- * Imports, file: fetches, blob decoding, the cache write, and the memo (each input is loaded twice through one memo) all run.
+ * Imports, file: fetches, blob decoding, the cache write (into a
+ * GramexSecretsCacheDir outside the files' directory, so that no
+ * SECRETS_IMPORT glob sees it appear), and the memo (each input is loaded twice through one memo) all run.
  *
  * No network: every http(s) SECRETS_URL goes through ALL_PROXY, a closed
  * port on 127.0.0.1, so libcurl fails at once without resolving the host.
@@ -16,7 +18,7 @@
 
 #define MAX_FILES 4
 
-static char dir[256], cache[300];
+static char dir[256], cache_dir[300];
 
 static void put(apr_pool_t *p, const char *name, const char *text)
 {
@@ -30,15 +32,15 @@ static void put(apr_pool_t *p, const char *name, const char *text)
 }
 
 /* A fresh directory per input: no cache or file left by the one before. */
-static void clear_dir(apr_pool_t *p)
+static void clear_dir(apr_pool_t *p, const char *d)
 {
     apr_dir_t *dh;
     apr_finfo_t fi;
-    if (apr_dir_open(&dh, dir, p) != APR_SUCCESS)
-        abort();
+    if (apr_dir_open(&dh, d, p) != APR_SUCCESS)
+        return;
     while (apr_dir_read(&fi, APR_FINFO_NAME, dh) == APR_SUCCESS)
         if (strcmp(fi.name, ".") && strcmp(fi.name, ".."))
-            apr_file_remove(apr_pstrcat(p, dir, "/", fi.name, NULL), p);
+            apr_file_remove(apr_pstrcat(p, d, "/", fi.name, NULL), p);
     apr_dir_close(dh);
 }
 
@@ -61,16 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!dir[0]) {
         snprintf(dir, sizeof(dir), "/tmp/gx-fuzz-secrets-%d", (int)getpid());
         apr_dir_make(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
-        /* outside dir, so that no SECRETS_IMPORT glob sees it appear */
-        snprintf(cache, sizeof(cache), "%s.cache", dir);
-        apr_dir_make(cache, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
-        strcat(cache, "/secrets.cache");
+        snprintf(cache_dir, sizeof(cache_dir), "%s.cache", dir);
         setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
         unsetenv("NO_PROXY");
         unsetenv("no_proxy");
     }
-    clear_dir(p);
-    apr_file_remove(cache, p);
+    clear_dir(p, dir);
+    clear_dir(p, cache_dir);
     put(p, ".secrets.yaml", fuzz_split(&rest, "\n#8<\n"));
     for (i = 1; i <= MAX_FILES && *rest; i++)
         put(p, apr_psprintf(p, "f%d.yaml", i), fuzz_split(&rest, "\n#8<\n"));
@@ -81,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.timeout = 1;
     o.max_bytes = 64 * 1024;
     o.now = apr_time_from_sec(1800000000);
-    o.cache = cache;
+    o.cache_dir = cache_dir;    /* made by the first cache write */
     o.memo = gx_secrets_memo_make(mp);
     v1 = gx_secrets_load(p, path, &o, d1, never);
     check(v1, d1);

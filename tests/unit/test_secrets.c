@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include "gx_sec_wipe.h"
+#include "gx_sec_cache.h"
 #include <curl/curl.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -406,7 +407,9 @@ static void cache_links(apr_pool_t *p)
         d = gx_diags_make(p);
         CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) != NULL);
         CHECK(d->items->nelts == 2 && strstr(gx_diag_format(p, &APR_ARRAY_IDX(d->items, 1, gx_diag)),
-                                             "is writable by other users; set GramexSecretsCache"));
+                                             "is writable by other users; set "
+                                             "GramexSecretsCacheDir (or GramexSecretsCache) to "
+                                             "a directory only root can write"));
         CHECK(access(at(p, "other/.secrets.cache"), F_OK) != 0);
         CHECK_INT(chmod(at(p, "other"), 01777), 0);
         d = gx_diags_make(p);
@@ -441,6 +444,50 @@ static void curl_protocols(apr_pool_t *p)
         CHECK_INT(curl_easy_perform(c), CURLE_UNSUPPORTED_PROTOCOL);
         curl_easy_cleanup(c);
     }
+}
+
+/* GramexSecretsCacheDir: one cache per secrets file, named by its path's
+ * hash, in a directory made (0711) when missing; a second file with its
+ * own URL gets its own cache; the cache is the fallback */
+static void cache_dir(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
+    gx_secrets_opts o = {0};
+    const char *payload = "{\"C\": \"cached\"}", *c1, *c2;
+    char *blob = gx_signed_encode(p, "K", payload, strlen(payload), apr_time_now());
+    struct stat st;
+    gx_node *v;
+    CHECK_STR(gx_sec_cache_path(p, "/state", "/srv/app/.secrets.yaml"),
+              "/state/fcf6a88109ce0e4eaed84354cefd6058.secrets.cache");
+    put(p, "cd-blob.txt", blob);
+    put(p, "cd1.yaml", "SECRETS_URL: file:cd-blob.txt\nSECRETS_KEY: K\n");
+    put(p, "cd2.yaml", "SECRETS_URL: file:cd-blob.txt\nSECRETS_KEY: K\n");
+    o.cache_dir = at(p, "state");
+    c1 = gx_sec_cache_path(p, o.cache_dir, at(p, "cd1.yaml"));
+    c2 = gx_sec_cache_path(p, o.cache_dir, at(p, "cd2.yaml"));
+    CHECK(strcmp(c1, c2) != 0);
+    CHECK(gx_secrets_load(p, at(p, "cd1.yaml"), &o, d, ns) != NULL);
+    CHECK(gx_secrets_load(p, at(p, "cd2.yaml"), &o, d, ns) != NULL);
+    CHECK(stat(at(p, "state"), &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK_INT(st.st_mode & 0777, 0711);
+    CHECK(lstat(c1, &st) == 0 && S_ISREG(st.st_mode));
+    CHECK_INT(st.st_mode & 0777, 0600);
+    CHECK(access(c2, F_OK) == 0);
+    CHECK(access(at(p, ".secrets.cache"), F_OK) != 0);     /* nothing beside the file */
+    CHECK_STR(APR_ARRAY_IDX(ns, 1, const char *), c1);
+    /* the URL gone: the cache in the directory is the fallback */
+    apr_file_remove(at(p, "cd-blob.txt"), p);
+    d = gx_diags_make(p);
+    v = gx_secrets_load(p, at(p, "cd1.yaml"), &o, d, ns);
+    CHECK(v && !strcmp(gx_map_get(v, "C")->str, "cached"));
+    CHECK(strstr(gx_diag_format(p, &APR_ARRAY_IDX(d->items, 0, gx_diag)),
+                 apr_psprintf(p, "using the last good copy from %s", c1)) != NULL);
+    apr_file_remove(c1, p);
+    apr_file_remove(c2, p);
+    apr_dir_remove(at(p, "state"), p);
+    apr_file_remove(at(p, "cd1.yaml"), p);
+    apr_file_remove(at(p, "cd2.yaml"), p);
 }
 
 /* ---- the data mod_gramex_secrets hands mod_gramex (gx_secrets_abi.h) ---- */
@@ -590,6 +637,7 @@ TEST_MAIN_BEGIN
     RUN(once_per_memo);
     RUN(wiped);
     RUN(cache_links);
+    RUN(cache_dir);
     RUN(curl_protocols);
     RUN(abi_round_trip);
     RUN(abi_failed_load);
