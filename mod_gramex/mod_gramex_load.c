@@ -242,7 +242,7 @@ static gx_app *build_app(apr_pool_t *p, gx_server_conf *c, gx_loaded *loaded, co
 static gx_app *load_app(apr_pool_t *p, server_rec *s, gx_server_conf *c, const char *yaml,
                         gx_diags *d, apr_array_header_t *never_serve)
 {
-    APR_OPTIONAL_FN_TYPE(gx_secrets_for_app) *secrets_fn = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_for_app);
+    APR_OPTIONAL_FN_TYPE(gx_secrets_get) *secrets_fn = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_get);
     gx_load_opts lo = {0};
     gx_loaded *loaded;
     const char *run_dir = dir_of(p, yaml);
@@ -257,8 +257,11 @@ static gx_app *load_app(apr_pool_t *p, server_rec *s, gx_server_conf *c, const c
     lo.run_dir = run_dir;
     lo.gramexapps = c->gramexapps;
     lo.env = gx_environ();
-    if (secrets_fn) {
-        lo.secrets = secrets_fn(p, s, yaml, d, never_serve);
+    /* plain versioned data, checked by gx_secrets_import (fails closed) */
+    if (secrets_fn || apr_dynamic_fn_retrieve(GX_SECRETS_FN_UNVERSIONED)) {
+        lo.secrets = gx_secrets_import(p, secrets_fn ? secrets_fn(GX_SECRETS_ABI_VERSION, p, s,
+                                                                  yaml) : NULL, yaml, d,
+                                       never_serve);
         if (d->errors)
             return NULL;
     }

@@ -125,7 +125,8 @@ def test_secrets_url_gone_without_cache_keeps_last_good_app(httpd, app_dir):
         assert requests.get(f'{h.url}/page').headers['X-Remote'] == 'remote-tok-777'
         load = Load(f'{h.url}/page', 'v1\n')
         server.stop()
-        (app / '.secrets.cache').unlink()       # and no cached copy to fall back on
+        for cache in (h.dir / 'gramex-secrets').iterdir():
+            cache.unlink()                      # and no cached copy to fall back on
         h.signal_graceful()
         load.finish()
         assert h.alive()
