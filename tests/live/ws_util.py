@@ -85,7 +85,8 @@ class ScriptedBackend:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.requests = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     def _serve(self):
         while True:
@@ -104,6 +105,13 @@ class ScriptedBackend:
             c.close()
 
     def stop(self):
+        # wake the accept() before closing: a thread still inside accept()
+        # when the fd number is reused took the next test's connections
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(5)
         self.sock.close()
 
 
