@@ -41,9 +41,18 @@ deps() {
 
 # mod_gramex and mod_gramex_ws as DLLs against the httpd prefix, the way
 # CMakeLists.txt builds them against Apache Lounge (APR as a DLL, not static).
+# A build directory made against other prefixes (another key or GX_WIN_CACHE)
+# holds CMake's cached library paths to them: start it afresh.
+fresh_build_dir() {
+  local stamp="$key $CACHE"
+  [ "$(cat "$1/.prefix-key" 2>/dev/null)" = "$stamp" ] || rm -rf "$1"
+  mkdir -p "$1"
+  echo "$stamp" > "$1/.prefix-key"
+}
+
 build_modules() {
   say "building mod_gramex and mod_gramex_ws against httpd for mingw (warnings are errors)"
-  mkdir -p "$HTTPD_BUILD"
+  fresh_build_dir "$HTTPD_BUILD"
   cmake -S "$ROOT" -B "$HTTPD_BUILD" -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DCMAKE_BUILD_TYPE=Debug \
         -DGX_WIN_PREFIX="$HTTPD_PREFIX;$PREFIX" -DAPACHE_ROOT_DIR="$HTTPD_PREFIX" \
         -DCMAKE_PREFIX_PATH="$PREFIX" -DGX_BUILD_TESTS=OFF >"$HTTPD_BUILD.log" 2>&1 \
@@ -62,7 +71,7 @@ serve_tests() {
 
 build_gramex() {
   say "building the core, CLIs and unit tests with mingw (warnings are errors)"
-  mkdir -p "$BUILD"
+  fresh_build_dir "$BUILD"
   cmake_cross "$ROOT" "$BUILD" "$PREFIX" -DAPACHE_ROOT_DIR="$PREFIX" -DCMAKE_PREFIX_PATH="$PREFIX" -DGX_APR_STATIC=ON \
       -DCMAKE_BUILD_TYPE=Debug
   cmake --build "$BUILD" -j2 >"$BUILD.log" 2>&1 \
