@@ -23,7 +23,7 @@ HTTPD_BUILD="$ROOT/build/win-httpd"
 export WINEPREFIX="$CACHE/wine" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 unset DISPLAY
 
-say() { printf '==> %s\n' "$*" >&2; }
+say() { printf '==> [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'wintest: %s\n' "$*" >&2; exit 1; }
 
 deps() {
