@@ -242,9 +242,10 @@ static gx_secrets_state secrets_state(request_rec *r, const gx_server_conf *c)
             url = gx_map_get(doc, "SECRETS_URL");
         if (url && url->type == GX_STR) {
             st.url = redact_url(r->pool, url->str);
-            st.cache = apr_pstrcat(r->pool, ap_make_dirstr_parent(r->pool, st.file),
-                                   ".secrets.cache", NULL);
-            st.cache_present = apr_stat(&fi, st.cache, APR_FINFO_TYPE, r->pool) == APR_SUCCESS;
+            APR_OPTIONAL_FN_TYPE(gx_secrets_cache_for) *cache_for =
+                APR_RETRIEVE_OPTIONAL_FN(gx_secrets_cache_for);
+            st.cache = cache_for ? cache_for(r->pool, r->server, st.file) : NULL;
+            st.cache_present = st.cache && apr_stat(&fi, st.cache, APR_FINFO_TYPE, r->pool) == APR_SUCCESS;
         }
     }
     for (i = 0; c->diags && i < c->diags->items->nelts; i++) {
