@@ -267,11 +267,14 @@ static unsigned *parse_count(server_rec *s)
 static int app_secrets(apr_pool_t *p, server_rec *s, const char *yaml, gx_diags *d,
                        apr_array_header_t *never_serve, const gx_node **secrets)
 {
-    APR_OPTIONAL_FN_TYPE(gx_secrets_for_app) *secrets_fn = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_for_app);
+    APR_OPTIONAL_FN_TYPE(gx_secrets_get) *secrets_fn = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_get);
     const char *run_dir = dir_of(p, yaml);
     *secrets = NULL;
-    if (secrets_fn) {
-        *secrets = secrets_fn(p, s, yaml, d, never_serve);
+    /* plain versioned data, checked by gx_secrets_import (fails closed) */
+    if (secrets_fn || apr_dynamic_fn_retrieve(GX_SECRETS_FN_UNVERSIONED)) {
+        *secrets = gx_secrets_import(p, secrets_fn ? secrets_fn(GX_SECRETS_ABI_VERSION, p, s,
+                                                                yaml) : NULL, yaml, d,
+                                     never_serve);
         return !d->errors;
     }
     if (is_file(p, apr_pstrcat(p, run_dir, "/.secrets.yaml", NULL))) {
