@@ -428,7 +428,7 @@ def main():
     ap.add_argument('--routes', type=int, nargs='+', default=[1, 100, 1000, 10000])
     ap.add_argument('--route-conns', type=int, default=16)
     ap.add_argument('--load-routes', type=int, default=10000)
-    ap.add_argument('--only', choices=['static', 'routes', 'load', 'proxy', 'gramex'],
+    ap.add_argument('--only', choices=['static', 'routes', 'load', 'proxy', 'gramex', 'ws'],
                     action='append')
     ap.add_argument('--out', default=str(REPO / 'bench' / 'RESULTS.md'))
     args = ap.parse_args()
@@ -436,7 +436,7 @@ def main():
     report = ['# mod_gramex benchmark results\n', 'Made by `./apxs-build.sh bench` '
               '(bench/bench.py). Medians of interleaved rounds; ratios against plain Apache.\n']
     report += machine() + ['']
-    only = set(args.only or ['static', 'routes', 'load', 'proxy', 'gramex'])
+    only = set(args.only or ['static', 'routes', 'load', 'proxy', 'gramex', 'ws'])
     if 'static' in only:
         bench_static(args, report)
     if 'routes' in only:
@@ -459,6 +459,13 @@ def main():
         report.append(out.stdout)
         if out.returncode:
             report.append(f'(Gramex benchmark failed: {out.stderr.strip()[-500:]})\n')
+    if 'ws' in only:
+        # idle WebSockets held: ProxyPass ws://, mod_gramex_ws async, nginx
+        out = subprocess.run([sys.executable, str(REPO / 'bench' / 'bench_ws.py'),
+                              '--rounds', str(args.rounds)], capture_output=True, text=True)
+        report.append(out.stdout)
+        if out.returncode:
+            report.append(f'(WebSocket benchmark failed: {out.stderr.strip()[-500:]})\n')
     Path(args.out).write_text('\n'.join(report) + '\n')
     print(f'wrote {args.out}')
 

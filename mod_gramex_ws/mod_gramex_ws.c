@@ -4,7 +4,7 @@
  * mod_proxy as ws:// URLs, or balancer:// URLs whose http:// members carry
  * upgrade=websocket.
  *
- * With GramexWebSocketAsync On (default Off; event MPM only) this module
+ * With GramexWebSocketAsync On (the default; event MPM only) this module
  * runs the handshake itself through mod_proxy's backend functions and, after
  * the 101, frees the worker thread: ws_handshake.c, ws_tunnel.c. Otherwise
  * (Off, HTTP/2, other MPMs, TLS backends) mod_proxy_http's tunnel holds a
@@ -222,8 +222,8 @@ static const command_rec ws_cmds[] = {
                   "seconds an idle WebSocket to a Gramex url stays open (default: the proxy "
                   "timeout, 300)"),
     AP_INIT_FLAG("GramexWebSocketAsync", set_async, NULL, RSRC_CONF,
-                 "On: WebSockets to Gramex urls free their worker thread after the upgrade "
-                 "(event MPM); Off: mod_proxy_http's tunnel holds a thread each"),
+                 "On (default): WebSockets to Gramex urls free their worker thread after the "
+                 "upgrade (event MPM); Off: mod_proxy_http's tunnel holds a thread each"),
     AP_INIT_TAKE1("GramexWebSocketMaxTunnels", set_cap, NULL, RSRC_CONF,
                   "asynchronous WebSockets one child holds; more are answered 503 (default 4096)"),
     AP_INIT_TAKE1("GramexWebSocketGrace", set_grace, NULL, RSRC_CONF,

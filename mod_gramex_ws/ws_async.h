@@ -33,7 +33,7 @@ typedef struct {
     apr_interval_time_t grace;  /* GramexWebSocketGrace; -1 unset */
 } ws_conf;
 
-#define WS_ASYNC_DEFAULT 0
+#define WS_ASYNC_DEFAULT 1
 #define WS_CAP_DEFAULT 4096
 #define WS_GRACE_DEFAULT apr_time_from_sec(5)
 

@@ -98,6 +98,14 @@ def test_echo_text_and_megabyte_binary(served):
     assert requests.get(f'{h.url}/page').json()['path'] == '/page'
 
 
+def test_async_is_the_default(served):
+    h = served('LogLevel warn gramex:info gramex_ws:debug')
+    assert echo(h.port) == ['hello']
+    log = h.error_log()
+    assert 'GX0042: url chat: asynchronous WebSocket tunnel' in log
+    assert 'use asynchronous tunnels (GramexWebSocketAsync On)' in log
+
+
 def test_off_is_mod_proxy_http(served):
     h = served('GramexWebSocketAsync Off\nLogLevel warn gramex:info gramex_ws:debug')
     assert echo(h.port) == ['hello']
