@@ -245,13 +245,32 @@ static void add_transform_patterns(apr_pool_t *p, apr_array_header_t *out, const
     apr_array_cat(out, pats);
 }
 
+/* One empty, read-only table per element size, shared by every route
+ * without that setting (most have no headers, error pages or transforms):
+ * 10,000 routes would otherwise hold 10,000 empty arrays. */
+static apr_array_header_t *empty_list(apr_pool_t *p, gx_app *app, int elt_size)
+{
+    static const char tag[1];   /* the memo's keys are addresses: this one is ours */
+    struct { const char *tag; apr_size_t size; } key;
+    apr_array_header_t *a;
+    memset(&key, 0, sizeof(key));
+    key.tag = tag;
+    key.size = (apr_size_t)elt_size;
+    a = apr_hash_get(app->memo, &key, sizeof(key));
+    if (!a) {
+        a = apr_array_make(p, 1, elt_size);
+        apr_hash_set(app->memo, apr_pmemdup(p, &key, sizeof(key)), sizeof(key), a);
+    }
+    return a;
+}
+
 /* Tables built from a node shared by many routes (handler defaults) are
  * built once. */
 static apr_array_header_t *memo_list(apr_pool_t *p, gx_app *app, const gx_node *n)
 {
     apr_array_header_t *a;
-    if (!n)
-        return string_list(p, n);
+    if (!n || n->type == GX_NULL)
+        return empty_list(p, app, sizeof(const char *));
     a = apr_hash_get(app->memo, &n, sizeof(n));
     if (!a) {
         a = string_list(p, n);
@@ -278,8 +297,8 @@ static apr_array_header_t *memo_headers(apr_pool_t *p, gx_app *app, const gx_nod
     /* keyed one byte past the node, apart from memo_list's lists of it */
     const char *key = h ? (const char *)h + 1 : NULL;     /* NULL + 1 is UB */
     apr_array_header_t *a;
-    if (!h)
-        return header_rules(p, h, 1, owner, d);
+    if (!h || h->type == GX_NULL)
+        return empty_list(p, app, sizeof(gx_header));
     a = apr_hash_get(app->memo, &key, sizeof(key));
     if (!a) {
         a = header_rules(p, h, 1, owner, d);
@@ -401,13 +420,16 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const c
     }
     fh->ignore = memo_list(p, app, gx_map_get(kw, "ignore"));
     fh->allow = memo_list(p, app, gx_map_get(kw, "allow"));
-    fh->transforms = apr_array_make(p, 4, sizeof(const char *));
+    fh->transforms = apr_array_make(p, 0, sizeof(const char *));
     for (i = 0; transform_keys[i]; i++)
         add_transform_patterns(p, fh->transforms, gx_map_get(kw, transform_keys[i]));
+    if (!fh->transforms->nelts)
+        fh->transforms = empty_list(p, app, sizeof(const char *));
     fh->headers = memo_headers(p, app, gx_map_get(kw, "headers"), owner, d);
     fh->ignore_set = memo_set(p, app, fh->ignore);
     fh->allow_set = memo_set(p, app, fh->allow);
-    fh->transform_set = gx_pathset_compile(p, fh->transforms);
+    fh->transform_set = fh->transforms->nelts ? gx_pathset_compile(p, fh->transforms)
+                                              : memo_set(p, app, fh->transforms);
     return fh;
 }
 
@@ -462,14 +484,15 @@ static char *read_page(apr_pool_t *p, const char *file, const char **why)
     return buf;
 }
 
-static apr_array_header_t *error_pages(apr_pool_t *p, const gx_app *app, gx_route *rt,
+static apr_array_header_t *error_pages(apr_pool_t *p, gx_app *app, gx_route *rt,
                                        const char *run_dir, gx_diags *d)
 {
     gx_node *err = gx_map_get(rt->kwargs, "error");
-    apr_array_header_t *out = apr_array_make(p, 2, sizeof(gx_error_page));
+    apr_array_header_t *out;
     int i;
     if (!err || err->type != GX_MAP)
-        return out;
+        return empty_list(p, app, sizeof(gx_error_page));
+    out = apr_array_make(p, 2, sizeof(gx_error_page));
     for (i = 0; i < err->n; i++) {
         const gx_node *k = err->keys[i], *v = err->vals[i], *path;
         int code = k->type == GX_INT ? (int)k->i : atoi(gx_key_text(k));

@@ -28,12 +28,6 @@ typedef struct {
     int upgrade;            /* Upgrade: websocket was asked for */
 } gx_request_in;
 
-/* A response header the answer carries: value NULL = remove it. */
-typedef struct {
-    const char *name;
-    const char *value;
-} gx_header_set;
-
 typedef struct {
     gx_action action;
     int status;                 /* REDIRECT, REFUSE */
@@ -50,7 +44,7 @@ typedef struct {
     const char *url;            /* PROXY/UPSTREAM: target without the query */
     const char *query;          /* PROXY/UPSTREAM: query to send, or NULL */
     const char *proxy_prefix;   /* PROXY: request path before the first group */
-    apr_array_header_t *headers;    /* gx_header_set: the url's headers for this file */
+    apr_array_header_t *headers;    /* gx_header (pattern NULL): the url's headers for this file */
     apr_array_header_t *allow;      /* REFUSE 405: the methods the url allows */
 } gx_decision;
 

@@ -1,6 +1,7 @@
 /* gx_filemap: see gx_filemap.h. */
 #include "gx_filemap.h"
 #include "gx_pattern.h"
+#include "gx_percent.h"
 #include "gx_pathrule.h"
 #include "gx_format.h"
 #include "gx_path.h"
@@ -74,27 +75,6 @@ static const char *join_confined(apr_pool_t *p, const char *root, const char *re
     return out;
 }
 
-static char *form_decode(apr_pool_t *p, const char *s, apr_size_t n)
-{
-    char *out = apr_palloc(p, n + 1), *o = out;
-    apr_size_t i;
-    for (i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            *o++ = ' ';
-        }
-        else if (s[i] == '%' && i + 2 < n && apr_isxdigit(s[i + 1]) && apr_isxdigit(s[i + 2])) {
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            *o++ = (char)strtol(hex, NULL, 16);
-            i += 2;
-        }
-        else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 const char *gx_query_arg(apr_pool_t *p, const char *query, const char *name)
 {
     apr_size_t nl = strlen(name);
@@ -102,9 +82,10 @@ const char *gx_query_arg(apr_pool_t *p, const char *query, const char *name)
         apr_size_t len = strcspn(query, "&;");
         const char *eq = memchr(query, '=', len);
         if (eq) {
-            char *key = form_decode(p, query, (apr_size_t)(eq - query));
+            char *key = gx_percent_decode(p, query, (apr_size_t)(eq - query), GX_DECODE_PLUS);
             if (strlen(key) == nl && strcmp(key, name) == 0)
-                return form_decode(p, eq + 1, len - (apr_size_t)(eq - query) - 1);
+                return gx_percent_decode(p, eq + 1, len - (apr_size_t)(eq - query) - 1,
+                                         GX_DECODE_PLUS);
         }
         query += len;
         if (*query)
@@ -196,17 +177,19 @@ static const char *map_path(apr_pool_t *p, const gx_file_conf *fh, const char *r
     return NULL;
 }
 
-/* The url's headers that apply to this file (spec f.8), in order. */
+/* The url's headers that apply to this file (spec f.8), in order, with
+ * their patterns matched (so NULL). */
 static apr_array_header_t *file_headers(apr_pool_t *p, const gx_file_conf *fh, const char *file)
 {
-    apr_array_header_t *out = apr_array_make(p, fh->headers->nelts, sizeof(gx_header_set));
+    apr_array_header_t *out = apr_array_make(p, fh->headers->nelts, sizeof(gx_header));
     int i;
     for (i = 0; i < fh->headers->nelts; i++) {
         const gx_header *h = &APR_ARRAY_IDX(fh->headers, i, gx_header);
-        gx_header_set *s;
+        gx_header *s;
         if (h->pattern && !gx_fnmatch_path(h->pattern, file))
             continue;
         s = apr_array_push(out);
+        s->pattern = NULL;
         s->name = h->name;
         s->value = h->value;
     }

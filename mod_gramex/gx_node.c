@@ -182,8 +182,17 @@ static const char *intern(apr_pool_t *p, apr_hash_t *files, const char *file)
 }
 
 /* The tree's structure into p; with files, also every string and key (a
- * clone that outlives the original), else strings and keys are shared. */
+ * clone that outlives the original), else strings and keys are shared.
+ * is_key: the text of a mapping key, which nothing writes into, is interned
+ * with the file names (10,000 urls share one "pattern"). */
+static gx_node *copy_tree_as(apr_pool_t *p, const gx_node *n, apr_hash_t *files, int is_key);
+
 static gx_node *copy_tree(apr_pool_t *p, const gx_node *n, apr_hash_t *files)
+{
+    return copy_tree_as(p, n, files, 0);
+}
+
+static gx_node *copy_tree_as(apr_pool_t *p, const gx_node *n, apr_hash_t *files, int is_key)
 {
     gx_node *c;
     int i;
@@ -193,7 +202,7 @@ static gx_node *copy_tree(apr_pool_t *p, const gx_node *n, apr_hash_t *files)
     c->index = NULL;
     if (files) {
         c->file = intern(p, files, n->file);
-        c->str = n->str ? apr_pstrdup(p, n->str) : NULL;
+        c->str = !n->str ? NULL : is_key ? intern(p, files, n->str) : apr_pstrdup(p, n->str);
         c->src = n->src ? apr_pstrdup(p, n->src) : NULL;
     }
     if (n->type == GX_MAP || n->type == GX_LIST) {
@@ -203,7 +212,7 @@ static gx_node *copy_tree(apr_pool_t *p, const gx_node *n, apr_hash_t *files)
         for (i = 0; i < n->n; i++) {
             c->vals[i] = copy_tree(p, n->vals[i], files);
             if (n->type == GX_MAP)      /* keys are never mutated in place */
-                c->keys[i] = files ? copy_tree(p, n->keys[i], files) : n->keys[i];
+                c->keys[i] = files ? copy_tree_as(p, n->keys[i], files, 1) : n->keys[i];
         }
         if (n->type == GX_MAP && n->n >= GX_MAP_INDEX_MIN)
             index_rebuild(p, c);

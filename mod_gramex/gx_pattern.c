@@ -2,6 +2,7 @@
  * (urlsplit + posixpath.normpath + urlunsplit without the fragment) and
  * Tornado's `$` suffix, plus the request-side path preparation. */
 #include "gx_pattern.h"
+#include "gx_percent.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <string.h>
@@ -192,64 +193,9 @@ static char *resolve_segments(apr_pool_t *p, const char *s, apr_size_t len, int 
     return out;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)apr_tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static int valid_utf8(const unsigned char *s, apr_size_t n)
-{
-    apr_size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        int extra;
-        unsigned long cp;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07; }
-        else return 0;
-        if (i + extra >= n)
-            return 0;
-        for (int k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000)
-            || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += extra + 1;
-    }
-    return 1;
-}
-
 char *gx_capture_decode(apr_pool_t *p, const char *s, apr_size_t len)
 {
-    char *out = apr_palloc(p, len + 1);
-    apr_size_t i, o = 0;
-    for (i = 0; i < len; i++) {
-        int hi, lo;
-        /* like Python's unquote: a malformed escape stays as written */
-        if (s[i] == '%' && i + 2 < len
-            && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
-            char c = (char)(hi * 16 + lo);
-            if (c == '\0')
-                return NULL;        /* a NUL can only be an attack on a C path */
-            out[o++] = c;
-            i += 2;
-        }
-        else {
-            if (s[i] == '\0')
-                return NULL;
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return valid_utf8((const unsigned char *)out, o) ? out : NULL;
+    return gx_percent_decode(p, s, len, GX_DECODE_STRICT);
 }
 
 char *gx_capture_to_relpath(apr_pool_t *p, const char *decoded)

@@ -1,6 +1,7 @@
 /* gx_proxy: see gx_proxy.h */
 #include "gx_proxy.h"
 #include "gx_format.h"
+#include "gx_percent.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <stdlib.h>
@@ -249,26 +250,6 @@ char *gx_proxy_target(apr_pool_t *p, const char *tmpl, const char *const *decode
     return gx_format(p, tmpl, args, n, NULL, NULL);
 }
 
-/* application/x-www-form-urlencoded decoding: '+' is a space */
-static char *form_decode(apr_pool_t *p, const char *s, apr_size_t len)
-{
-    char *o = apr_palloc(p, len + 1), *d = o;
-    apr_size_t i;
-    for (i = 0; i < len; i++) {
-        if (s[i] == '+')
-            *d++ = ' ';
-        else if (s[i] == '%' && i + 2 < len && apr_isxdigit(s[i + 1]) && apr_isxdigit(s[i + 2])) {
-            char h[3] = {s[i + 1], s[i + 2], 0};
-            *d++ = (char)strtol(h, NULL, 16);
-            i += 2;
-        }
-        else
-            *d++ = s[i];
-    }
-    *d = '\0';
-    return o;
-}
-
 /* quote_plus: letters, digits and "_.-~" kept, space as '+' */
 static void form_encode(apr_array_header_t *out, const char *s)
 {
@@ -295,9 +276,10 @@ static apr_array_header_t *parse_qs(apr_pool_t *p, const char *q, int keep_blank
         const char *eq = memchr(q, '=', len);
         if (len && (eq || keep_blank)) {
             apr_size_t nl = eq ? (apr_size_t)(eq - q) : len;
-            const char *value = eq ? form_decode(p, eq + 1, len - nl - 1) : "";
+            const char *value = eq ? gx_percent_decode(p, eq + 1, len - nl - 1, GX_DECODE_PLUS)
+                                   : "";
             if (*value || keep_blank) {
-                gx_query_param *qp = param(params, p, form_decode(p, q, nl));
+                gx_query_param *qp = param(params, p, gx_percent_decode(p, q, nl, GX_DECODE_PLUS));
                 APR_ARRAY_PUSH(qp->values, const char *) = value;
             }
         }

@@ -140,7 +140,9 @@ gx_router *gx_router_build_case(apr_pool_t *p, const char *const *regexes, int n
                                 const int *lines, int caseless, gx_diags *d)
 {
     gx_router *r = apr_pcalloc(p, sizeof(*r));
+    apr_pool_t *scratch;        /* translated regexes: PCRE2 keeps its own copy */
     int i;
+    apr_pool_create(&scratch, p);
     r->n = n;
     r->caseless = caseless;
     r->routes = apr_pcalloc(p, sizeof(compiled) * (n ? n : 1));
@@ -150,11 +152,13 @@ gx_router *gx_router_build_case(apr_pool_t *p, const char *const *regexes, int n
         PCRE2_SIZE off;
         uint32_t captures = 0, names_count = 0;
         compiled *cr = &r->routes[i];
-        const char *re = python_to_pcre(p, regexes[i]);
+        const char *re;
         char *prefix;
         route_list *list;
         apr_size_t plen;
 
+        apr_pool_clear(scratch);
+        re = python_to_pcre(scratch, regexes[i]);
         cr->code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
                                  PCRE2_ANCHORED | (caseless ? PCRE2_CASELESS : 0), &err,
                                  &off, NULL);
@@ -184,14 +188,14 @@ gx_router *gx_router_build_case(apr_pool_t *p, const char *const *regexes, int n
                         "url %s: pattern has %u groups; only the first %d are used",
                         names ? names[i] : "?", captures, GX_MAX_CAPTURES);
 
-        prefix = literal_prefix(p, regexes[i]);
+        prefix = literal_prefix(scratch, regexes[i]);
         plen = strlen(prefix);
         if (caseless)
             lower_ascii(prefix, plen);
         list = apr_hash_get(r->by_prefix, prefix, plen);
         if (!list) {
             list = apr_pcalloc(p, sizeof(*list));
-            apr_hash_set(r->by_prefix, prefix, plen, list);
+            apr_hash_set(r->by_prefix, apr_pstrmemdup(p, prefix, plen), plen, list);
         }
         if (list->n == list->cap) {
             int cap = list->cap ? list->cap * 2 : 2;
@@ -214,6 +218,7 @@ gx_router *gx_router_build_case(apr_pool_t *p, const char *const *regexes, int n
             r->has_len[klen] = 1;
         }
     }
+    apr_pool_destroy(scratch);
     return r;
 }
 

@@ -84,9 +84,10 @@ static const char *quoted(apr_pool_t *p, const char *s)
 }
 
 /* GramexConfig runs while the file is read (EXEC_ON_READ), so that the
- * mod_proxy workers the app's ProxyHandler routes need can be spliced into
- * the same <VirtualHost>. It hands the path on to GramexConfigFile, which
- * runs in the right server's context. */
+ * checklist's ProxyTimeout lands in the same <VirtualHost> where a later
+ * line can still override it. It hands the path on to GramexConfigFile,
+ * which runs in the right server's context. The app is loaded once, at
+ * check_config, which also defines its mod_proxy workers. */
 static const char *read_config(cmd_parms *cmd, void *dummy, const char *arg)
 {
     apr_array_header_t *lines;
@@ -103,7 +104,7 @@ static const char *read_config(cmd_parms *cmd, void *dummy, const char *arg)
     if (!path)
         return apr_psprintf(cmd->pool, "GramexConfig: '%s' is not a valid path; give the "
                             "path of the app's gramex.yaml, or Off", arg);
-    lines = gx_worker_lines(cmd, path);
+    lines = gx_config_lines(cmd);
     APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(cmd->temp_pool, "GramexConfigFile ",
                                                       quoted(cmd->temp_pool, path), " ",
                                                       quoted(cmd->temp_pool, where(cmd)), NULL);

@@ -75,8 +75,8 @@ const char *gx_process_config_lines(apr_pool_t *pconf, apr_pool_t *ptemp, server
                                     const char *name, const apr_array_header_t *lines);
 
 /* mod_gramex_workers.c: mod_proxy workers for an app's backends, as config lines */
-apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path);
-apr_array_header_t *gx_app_worker_lines(apr_pool_t *p, const gx_node *config);
+apr_array_header_t *gx_config_lines(cmd_parms *cmd);
+apr_array_header_t *gx_app_worker_lines(apr_pool_t *p, const gx_app *app, int with_timeout);
 apr_array_header_t *gx_upstream_lines(cmd_parms *cmd, apr_array_header_t *urls,
                                       const char **target);
 

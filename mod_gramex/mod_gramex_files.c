@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 #include <apr_sha1.h>
 #include "gx_format.h"
+#include "gx_buf.h"
 
 APLOG_USE_MODULE(gramex);
 
@@ -74,7 +75,7 @@ int gx_listing_handler(request_rec *r)
     apr_array_header_t *names;
     const gx_file_conf *fh;
     int i;
-    const char *body;
+    gx_buf body;
 
     if (!r->handler || strcmp(r->handler, GX_HANDLER_LISTING) != 0 || !gr
         || gr->d.action != GX_DO_LISTING)
@@ -108,12 +109,15 @@ int gx_listing_handler(request_rec *r)
     }
     apr_dir_close(dir);
     qsort(names->elts, names->nelts, sizeof(const char *), name_cmp);
-    body = "";
+    /* one buffer that doubles: a directory of many entries stays linear */
+    gx_buf_init(&body, r->pool, 0);
     for (i = 0; i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
-        body = apr_pstrcat(r->pool, body, "<li><a href=\"./",
-                           ap_escape_html(r->pool, ap_escape_uri(r->pool, n)), "\">",
-                           ap_escape_html(r->pool, n), "</a></li>\n", NULL);
+        gx_buf_puts(&body, "<li><a href=\"./");
+        gx_buf_puts(&body, ap_escape_html(r->pool, ap_escape_uri(r->pool, n)));
+        gx_buf_puts(&body, "\">");
+        gx_buf_puts(&body, ap_escape_html(r->pool, n));
+        gx_buf_puts(&body, "</a></li>\n");
     }
-    return send_listing(r, page(r, fh, ap_escape_html(r->pool, gr->d.path), body));
+    return send_listing(r, page(r, fh, ap_escape_html(r->pool, gr->d.path), body.data));
 }

@@ -13,6 +13,9 @@
 #include "gx_secrets_api.h"
 #include <apr_strings.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>     /* malloc_trim */
+#endif
 
 APLOG_USE_MODULE(gramex);
 
@@ -223,7 +226,7 @@ static void check_proxy_modules(const gx_app *app, gx_diags *d)
     }
 }
 
-/* never_serve: the secrets files load_app found, for the kept copy. */
+/* never_serve: the secrets files the load found. */
 static gx_app *build_app(apr_pool_t *p, gx_server_conf *c, gx_loaded *loaded, const char *yaml,
                          const apr_array_header_t *never_serve, gx_diags *d)
 {
@@ -239,66 +242,121 @@ static gx_app *build_app(apr_pool_t *p, gx_server_conf *c, gx_loaded *loaded, co
     return d->errors ? NULL : app;
 }
 
-static gx_app *load_app(apr_pool_t *p, server_rec *s, gx_server_conf *c, const char *yaml,
-                        gx_diags *d, apr_array_header_t *never_serve)
-{
-    APR_OPTIONAL_FN_TYPE(gx_secrets_for_app) *secrets_fn = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_for_app);
-    gx_load_opts lo = {0};
-    gx_loaded *loaded;
-    const char *run_dir = dir_of(p, yaml);
+/* How many times this process parsed an app (its gramex.yaml and imports),
+ * logged at LogLevel debug so that tests can count the loads. It lives in
+ * the process pool: the module's statics are lost when httpd unloads it
+ * between config passes. */
+#define GX_PARSES_KEY "gramex-parses"
 
-    if (!is_file(p, yaml)) {
-        gx_diag_add(d, GX_ERROR, yaml, 0, "cannot read the app's gramex.yaml (missing, or not a "
-                    "file); fix the path in GramexConfig (%s) or use GramexConfig Off",
-                    c->config_where ? c->config_where : "beside the vhost config");
-        return NULL;
+static unsigned *parse_count(server_rec *s)
+{
+    apr_pool_t *proc = s->process->pool;
+    void *n = NULL;
+    apr_pool_userdata_get(&n, GX_PARSES_KEY, proc);
+    if (!n) {
+        n = apr_pcalloc(proc, sizeof(unsigned));
+        apr_pool_userdata_set(n, GX_PARSES_KEY, apr_pool_cleanup_null, proc);
     }
-    lo.gramexpath = c->gramexpath ? c->gramexpath : GX_DEFAULT_GRAMEXPATH;
-    lo.run_dir = run_dir;
-    lo.gramexapps = c->gramexapps;
-    lo.env = gx_environ();
-    if (secrets_fn) {
-        lo.secrets = secrets_fn(p, s, yaml, d, never_serve);
-        if (d->errors)
-            return NULL;
+    return n;
+}
+
+/* The app's secret variables (NULL without mod_gramex_secrets); 0 after an
+ * error in d. Called on every pass, even when the parse is reused: the
+ * secrets module memoizes its fetch per start and keeps the values this
+ * generation masks. */
+static int app_secrets(apr_pool_t *p, server_rec *s, const char *yaml, gx_diags *d,
+                       apr_array_header_t *never_serve, const gx_node **secrets)
+{
+    APR_OPTIONAL_FN_TYPE(gx_secrets_get) *secrets_fn = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_get);
+    const char *run_dir = dir_of(p, yaml);
+    *secrets = NULL;
+    /* plain versioned data, checked by gx_secrets_import (fails closed) */
+    if (secrets_fn || apr_dynamic_fn_retrieve(GX_SECRETS_FN_UNVERSIONED)) {
+        *secrets = gx_secrets_import(p, secrets_fn ? secrets_fn(GX_SECRETS_ABI_VERSION, p, s,
+                                                                yaml) : NULL, yaml, d,
+                                     never_serve);
+        return !d->errors;
     }
-    else if (is_file(p, apr_pstrcat(p, run_dir, "/.secrets.yaml", NULL))) {
+    if (is_file(p, apr_pstrcat(p, run_dir, "/.secrets.yaml", NULL))) {
         gx_diag_add(d, GX_WARN, apr_pstrcat(p, run_dir, "/.secrets.yaml", NULL), 0,
                     "this app has a .secrets.yaml but mod_gramex_secrets is not loaded, so its "
                     "$VARIABLES are empty; run a2enmod gramex_secrets");
         APR_ARRAY_PUSH(never_serve, const char *) = apr_pstrcat(p, run_dir, "/.secrets.yaml", NULL);
     }
-    {
-        /* parse trees and import intermediates die with tmp; the server
-         * keeps only the merged config */
-        apr_pool_t *tmp;
-        apr_pool_create(&tmp, p);
-        loaded = gx_load_app(tmp, yaml, &lo, d);
-        if (loaded && !d->errors)
-            loaded = gx_loaded_clone(p, loaded);
-        apr_pool_destroy(tmp);
-        if (!loaded || d->errors)
-            return NULL;
-    }
-    return build_app(p, c, loaded, yaml, never_serve, d);
+    return 1;
 }
 
-/* ---- the last good app, kept across restarts --------------------------------
- * A graceful restart re-reads the config in the parent. If an app fails to
- * load then (not under -t, not at first start), its vhosts get the app built
- * again from the last config that loaded from the same gramex.yaml. What is
- * kept is the merged config (gx_loaded, every string copied) in a pool under
- * the process pool, which survives generations. Not the built app: it holds
- * pointers into this module's code (literals, regex cleanups), and httpd
- * unloads and reloads the module between generations. Entries no generation
- * uses are freed. */
+/* Parse the app into `into`: the merged config and the list of files read.
+ * The parse trees, import intermediates and variable tables live in a pool
+ * with its own allocator, destroyed here, so its peak goes back to malloc
+ * (and, trimmed, to the OS) instead of staying in httpd's allocator, whose
+ * free blocks every child would inherit. */
+static gx_loaded *parse_app(apr_pool_t *into, server_rec *s, gx_server_conf *c, const char *yaml,
+                            const gx_node *secrets, gx_diags *d)
+{
+    gx_load_opts lo = {0};
+    gx_loaded *loaded = NULL;
+    apr_allocator_t *al;
+    apr_pool_t *tmp;
+    unsigned *count = parse_count(s);
+
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "gramex: parsing %s (%u in this process)",
+                 yaml, ++*count);
+    if (apr_allocator_create(&al) != APR_SUCCESS)
+        return NULL;
+    if (apr_pool_create_ex(&tmp, NULL, NULL, al) != APR_SUCCESS) {
+        apr_allocator_destroy(al);
+        return NULL;
+    }
+    apr_allocator_owner_set(al, tmp);
+    lo.gramexpath = c->gramexpath ? c->gramexpath : GX_DEFAULT_GRAMEXPATH;
+    lo.run_dir = dir_of(tmp, yaml);
+    lo.gramexapps = c->gramexapps;
+    lo.env = gx_environ();
+    lo.secrets = secrets;
+    loaded = gx_load_app(tmp, yaml, &lo, d);
+    if (loaded && !d->errors)
+        loaded = gx_loaded_clone(into, loaded);
+    apr_pool_destroy(tmp);          /* and its allocator */
+    return d->errors ? NULL : loaded;
+}
+
+/* ---- kept apps: one parse per start, the last good one across restarts ----
+ * What is kept, per app, is the merged config (gx_loaded, every string
+ * copied) in its own pool under the process pool, which survives
+ * generations; the app built from it (routes, regexes) lives in pconf and
+ * points into it. Not the built app itself: it holds pointers into this
+ * module's code (literals, regex cleanups), and httpd unloads and reloads
+ * the module between passes.
+ *
+ * One parse per start: httpd reads its configuration twice when it starts,
+ * a first pass (AP_SQ_MS_CREATE_PRE_CONFIG) and the real one. The first pass
+ * is the one that can still refuse the start in the foreground (the MPM
+ * detaches in the real pass), so it loads; the real pass that follows takes
+ * that load when no file it read has changed since (path, mtime and size),
+ * builds the app again with this pass's code, and parses nothing. Restarts
+ * parse again (environment, secrets and imports may have changed).
+ *
+ * The last good app: a graceful restart re-reads the config in the parent.
+ * If an app fails to load then (not under -t, not at first start), its
+ * vhosts get the app built again from the last config that loaded from the
+ * same gramex.yaml. Entries no generation uses are freed. */
+
+typedef struct {
+    const char *path;
+    apr_time_t mtime;
+    apr_off_t size;
+} gx_stamp;
 
 typedef struct {
     apr_pool_t *pool;
     gx_loaded *loaded;
+    apr_array_header_t *stamps;         /* gx_stamp, for every file of loaded->files */
+    gx_diags *parse_diags;              /* what the parse said, for the real pass's log */
     apr_array_header_t *never_serve;    /* const char * */
     apr_time_t loaded_at;
     unsigned generation;                /* last generation that used it */
+    int first_pass;                     /* parsed in a start's first pass, not used since */
 } gx_kept;
 
 #define GX_KEPT_KEY "gramex-last-good-apps"
@@ -315,26 +373,91 @@ static apr_hash_t *kept_apps(server_rec *s)
     return h;
 }
 
-static void keep(apr_hash_t *kept, server_rec *s, const char *key, const gx_app *app,
-                 const apr_array_header_t *never_serve, apr_time_t when, unsigned generation)
+/* A pool for one kept entry, with its own allocator: when a restart
+ * replaces the entry, its memory goes back to malloc, not to httpd's
+ * allocator (which never returns blocks). */
+static apr_pool_t *kept_pool_make(void)
+{
+    apr_allocator_t *al;
+    apr_pool_t *pool;
+    if (apr_allocator_create(&al) != APR_SUCCESS)
+        return NULL;
+    if (apr_pool_create_ex(&pool, NULL, NULL, al) != APR_SUCCESS) {
+        apr_allocator_destroy(al);
+        return NULL;
+    }
+    apr_allocator_owner_set(al, pool);
+    return pool;
+}
+
+static int stamp_of(apr_pool_t *p, const char *path, gx_stamp *st)
+{
+    apr_finfo_t fi;
+    if (apr_stat(&fi, path, APR_FINFO_MTIME | APR_FINFO_SIZE, p) != APR_SUCCESS)
+        return 0;
+    st->path = path;
+    st->mtime = fi.mtime;
+    st->size = fi.size;
+    return 1;
+}
+
+/* Has any file the kept load read changed (or gone) since? */
+static int kept_changed(apr_pool_t *ptemp, const gx_kept *k)
+{
+    int i;
+    for (i = 0; i < k->stamps->nelts; i++) {
+        const gx_stamp *was = &APR_ARRAY_IDX(k->stamps, i, gx_stamp);
+        gx_stamp now;
+        if (!stamp_of(ptemp, was->path, &now) || now.mtime != was->mtime || now.size != was->size)
+            return 1;
+    }
+    return 0;
+}
+
+static gx_diags *diags_copy(apr_pool_t *p, const gx_diags *from, int start, gx_diags *to)
+{
+    int i;
+    if (!to)
+        to = gx_diags_make(p);
+    for (i = start; i < from->items->nelts; i++) {
+        const gx_diag *item = &APR_ARRAY_IDX(from->items, i, gx_diag);
+        gx_diag_add(to, item->level, item->file, item->line, "%s", item->msg);
+    }
+    return to;
+}
+
+/* Records the app just parsed into `pool` (which the entry takes over),
+ * replacing any entry for the same key. parse_from: where the parse's
+ * diagnostics start in d. */
+static void keep(apr_hash_t *kept, const char *key, apr_pool_t *pool, gx_loaded *loaded,
+                 const apr_array_header_t *never_serve, const gx_diags *d, int parse_from,
+                 apr_time_t when, unsigned generation, int first_pass)
 {
     gx_kept *k = apr_hash_get(kept, key, APR_HASH_KEY_STRING);
-    apr_pool_t *pool;
     int i;
     if (k) {
         apr_hash_set(kept, key, APR_HASH_KEY_STRING, NULL);
         apr_pool_destroy(k->pool);
     }
-    apr_pool_create(&pool, s->process->pool);
     k = apr_pcalloc(pool, sizeof(*k));
     k->pool = pool;
-    k->loaded = gx_loaded_clone(pool, app->loaded);
+    k->loaded = loaded;
+    k->stamps = apr_array_make(pool, loaded->files->nelts, sizeof(gx_stamp));
+    for (i = 0; i < loaded->files->nelts; i++) {
+        gx_stamp st = {0};
+        st.path = APR_ARRAY_IDX(loaded->files, i, const char *);
+        if (!stamp_of(pool, st.path, &st))
+            st.mtime = -1;          /* gone already: never reused */
+        APR_ARRAY_PUSH(k->stamps, gx_stamp) = st;
+    }
+    k->parse_diags = diags_copy(pool, d, parse_from, NULL);
     k->never_serve = apr_array_make(pool, never_serve->nelts, sizeof(const char *));
     for (i = 0; i < never_serve->nelts; i++)
         APR_ARRAY_PUSH(k->never_serve, const char *) =
             apr_pstrdup(pool, APR_ARRAY_IDX(never_serve, i, const char *));
     k->loaded_at = when;
     k->generation = generation;
+    k->first_pass = first_pass;
     apr_hash_set(kept, apr_pstrdup(pool, key), APR_HASH_KEY_STRING, k);
 }
 
@@ -382,13 +505,13 @@ static gx_app *closed_app(apr_pool_t *p, const char *yaml, const char *reason)
     return app;
 }
 
-/* ---- proxy workers for apps no GramexConfig spliced ------------------------
- * GramexConfig defines the app's mod_proxy workers (pooled connections,
- * ProxyPreserveHost, the checklist's timeout) while the config is read. An
- * app found beside its vhost has no directive to do that, and a kept app's
- * file could not be read then: define them now, in the vhost, the way
- * mod_gramex_access adds its grants. mod_proxy sets workers up after this
- * (post_config, child_init). */
+/* ---- proxy workers ------------------------------------------------------------
+ * Each app's ProxyHandler backends get a pooled mod_proxy worker
+ * (keepalive, ProxyPreserveHost, the checklist's timeout), defined in the
+ * vhost now, from the built routes, the way mod_gramex_access adds its
+ * grants: no second parse of gramex.yaml while the config is read.
+ * mod_proxy sets workers up after this (post_config, child_init). An app
+ * GramexConfig named already has GramexConfig's ProxyTimeout. */
 
 static int has_proxy_routes(const gx_app *app)
 {
@@ -399,18 +522,18 @@ static int has_proxy_routes(const gx_app *app)
     return 0;
 }
 
-static void add_workers(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v, const gx_app *app,
-                        gx_diags *d)
+static void add_workers(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v,
+                        const gx_server_conf *c, const gx_app *app, gx_diags *d)
 {
     const char *err;
     if (!has_proxy_routes(app) || !ap_find_linked_module("mod_proxy.c"))
         return;
     err = gx_process_config_lines(pconf, ptemp, v, "mod_gramex workers for the app's proxies",
-                                  gx_app_worker_lines(ptemp, app->loaded->config));
+                                  gx_app_worker_lines(ptemp, app, !c->config_own));
     if (err)
         gx_diag_add(d, GX_WARN, app->yaml_path, 0, "cannot define mod_proxy workers for the "
                     "app's ProxyHandler urls (%s): they use mod_proxy's default worker, without "
-                    "ProxyPreserveHost; set GramexConfig in the vhost instead", err);
+                    "ProxyPreserveHost", err);
 }
 
 /* ---- logging ------------------------------------------------------------------ */
@@ -485,6 +608,71 @@ static const char *choose_yaml(gx_discovery *dv, server_rec *v, gx_server_conf *
     return real;
 }
 
+/* Load (or take the first pass's load of) one app for server v into c.
+ * Returns the app, or NULL with errors in d. */
+static gx_app *load_app(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v, gx_server_conf *c,
+                        const char *yaml, const char *key, apr_hash_t *kept, gx_diags *d,
+                        apr_array_header_t *never_serve)
+{
+    int testing = ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST;
+    int first = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+    unsigned generation = (unsigned)ap_state_query(AP_SQ_CONFIG_GEN);
+    gx_kept *k = apr_hash_get(kept, key, APR_HASH_KEY_STRING);
+    const gx_node *secrets;
+    apr_pool_t *pool;
+    gx_loaded *loaded;
+    gx_app *app;
+    int parse_from;
+
+    if (!is_file(ptemp, yaml)) {
+        gx_diag_add(d, GX_ERROR, yaml, 0, "cannot read the app's gramex.yaml (missing, or not a "
+                    "file); fix the path in GramexConfig (%s) or use GramexConfig Off",
+                    c->config_where ? c->config_where : "beside the vhost config");
+        return NULL;
+    }
+    if (!app_secrets(pconf, v, yaml, d, never_serve, &secrets))
+        return NULL;
+    if (!testing && !first && k && k->first_pass && k->generation + 1 == generation
+        && !kept_changed(ptemp, k)) {
+        /* the start's real pass: the first pass parsed this, and nothing changed */
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, v, "gramex: %s unchanged since the first "
+                     "config pass: not parsed again", yaml);
+        diags_copy(pconf, k->parse_diags, 0, d);
+        app = build_app(pconf, c, k->loaded, yaml, never_serve, d);
+        if (app) {
+            k->first_pass = 0;
+            k->generation = generation;
+            c->loaded_at = k->loaded_at;
+        }
+        return app;
+    }
+    /* -t keeps nothing: pconf will do. Otherwise the kept entry's own pool. */
+    pool = testing ? pconf : kept_pool_make();
+    if (!pool)
+        return NULL;
+    parse_from = d->items->nelts;
+    loaded = parse_app(pool, v, c, yaml, secrets, d);
+    app = loaded ? build_app(pconf, c, loaded, yaml, never_serve, d) : NULL;
+    c->loaded_at = apr_time_now();
+    if (testing)
+        return app;
+    if (!app) {
+        apr_pool_destroy(pool);
+        return NULL;
+    }
+    keep(kept, key, pool, loaded, never_serve, d, parse_from, c->loaded_at, generation, first);
+    return app;
+}
+
+/* Parsing frees what it used, but glibc keeps freed memory in its heap,
+ * where every child inherits it: hand it back to the OS. */
+static void give_back_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *loaded = apr_hash_make(ptemp), *kept = kept_apps(s);
@@ -526,6 +714,9 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
                                             NULL);
                 c->loaded_at = main_conf->loaded_at;
                 c->reload_error = main_conf->reload_error;
+                /* the main server's workers were defined after the vhosts
+                 * were merged: this vhost needs its own */
+                add_workers(pconf, ptemp, v, c, c->app, gx_diags_make(ptemp));
             }
             continue;
         }
@@ -538,8 +729,8 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
             c->app = same->app;
             c->loaded_at = same->loaded_at;
             c->reload_error = same->reload_error;
-            if (c->app && (!c->config_own || c->reload_error))
-                add_workers(pconf, ptemp, v, c->app, gx_diags_make(ptemp));
+            if (c->app)
+                add_workers(pconf, ptemp, v, c, c->app, gx_diags_make(ptemp));
             continue;
         }
         apr_hash_set(loaded, key, APR_HASH_KEY_STRING, c);
@@ -548,16 +739,11 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
         if (refusal)
             gx_diag_add(d, GX_ERROR, NULL, 0, "%s", refusal);
         else
-            c->app = load_app(pconf, v, c, yaml, d, never_serve);
-        k = apr_hash_get(kept, key, APR_HASH_KEY_STRING);
+            c->app = load_app(pconf, ptemp, v, c, yaml, key, kept, d, never_serve);
         if (c->app) {
-            c->loaded_at = apr_time_now();
-            if (!c->config_own)
-                add_workers(pconf, ptemp, v, c->app, d);
+            add_workers(pconf, ptemp, v, c, c->app, d);
             if (testing)        /* -t shows warnings too; a real start logs them in post_config */
                 log_diags(NULL, d, GX_WARN, ptemp);
-            if (!testing)
-                keep(kept, s, key, c->app, never_serve, c->loaded_at, generation);
             continue;
         }
         if (testing || first) {
@@ -571,15 +757,16 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
             continue;
         }
         c->reload_error = apr_pstrdup(pconf, gx_diags_first_error(ptemp, d));
-        if (k) {
-            /* the last good config, built again with this generation's code */
+        if ((k = apr_hash_get(kept, key, APR_HASH_KEY_STRING))) {
+            /* the last good config, built again with this generation's code;
+             * the build only reads it (routes share its nodes) */
             gx_diags *old = gx_diags_make(ptemp);
-            c->app = build_app(pconf, c, gx_loaded_clone(pconf, k->loaded), yaml,
-                               k->never_serve, old);
+            c->app = build_app(pconf, c, k->loaded, yaml, k->never_serve, old);
             c->loaded_at = k->loaded_at;
             k->generation = generation;
+            k->first_pass = 0;
             if (c->app)         /* the file could not be read for GramexConfig's workers */
-                add_workers(pconf, ptemp, v, c->app, old);
+                add_workers(pconf, ptemp, v, c, c->app, old);
         }
         if (!c->app) {
             /* nothing earlier to keep: the vhost is closed (500) until fixed */
@@ -604,6 +791,7 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
     }
     if (!testing)
         forget_unused(kept, generation);
+    give_back_memory();
     return failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
@@ -674,4 +862,6 @@ void gx_log_apps(apr_pool_t *ptemp, server_rec *s)
             warn_websocket_capacity(v, c->app);
         }
     }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "gramex: %u parses of apps since Apache started",
+                 *parse_count(s));
 }

@@ -12,17 +12,21 @@ APLOG_USE_MODULE(gramex);
 
 #define GX_ERROR_BODY_FILTER "GRAMEX_ERROR_BODY"
 
-static void apply_headers(apr_table_t *t, const apr_array_header_t *h)
+/* Header rules onto err_headers_out (kept on errors too, as Gramex sends
+ * them), in order: a value sets, NULL removes. Rules for some files only
+ * (a pattern) are not for every response. `skip`: a header applied
+ * elsewhere (Content-Type, in fixups), or NULL. */
+static void apply_headers(request_rec *r, const apr_array_header_t *h, const char *skip)
 {
     int i;
     for (i = 0; h && i < h->nelts; i++) {
         const gx_header *e = &APR_ARRAY_IDX(h, i, gx_header);
-        if (e->pattern)
+        if (e->pattern || (skip && !strcasecmp(e->name, skip)))
             continue;
         if (e->value)
-            apr_table_set(t, e->name, e->value);
+            apr_table_set(r->err_headers_out, e->name, e->value);
         else
-            apr_table_unset(t, e->name);
+            apr_table_unset(r->err_headers_out, e->name);
     }
 }
 
@@ -106,29 +110,15 @@ static int refuse(request_rec *r, const gx_decision *d)
     return d->status;
 }
 
-/* The url's headers for this file: Content-Type is applied in fixups, after
- * mod_mime, so that the url's own type wins as in Gramex. */
-static void file_headers(request_rec *r, const gx_decision *d)
-{
-    int i;
-    for (i = 0; d->headers && i < d->headers->nelts; i++) {
-        const gx_header_set *h = &APR_ARRAY_IDX(d->headers, i, gx_header_set);
-        if (!strcasecmp(h->name, "Content-Type"))
-            continue;
-        if (h->value)
-            apr_table_set(r->err_headers_out, h->name, h->value);
-        else
-            apr_table_unset(r->err_headers_out, h->name);
-    }
-}
-
 /* Apply the core's decision with httpd's machinery. */
 static int apply(request_rec *r, gx_request *gr)
 {
     const gx_decision *d = &gr->d;
     switch (d->action) {
     case GX_DO_FILE:
-        file_headers(r, d);
+        /* Content-Type is applied in fixups, after mod_mime, so that the
+         * url's own type wins as in Gramex */
+        apply_headers(r, d->headers, "Content-Type");
         r->filename = apr_pstrdup(r->pool, d->file);
         r->canonical_filename = r->filename;
         r->finfo = d->finfo;
@@ -176,7 +166,7 @@ static int route(request_rec *r, const gx_server_conf *c, const char *path)
     apr_table_setn(r->notes, "gramex-url", rt->name);
 
     if (rt->kind != GX_KIND_REDIRECT)       /* not a Gramex handler: no defaults */
-        apply_headers(r->err_headers_out, app->base_headers);
+        apply_headers(r, app->base_headers, NULL);
     if (rt->cors && !(gr->d.action == GX_DO_REFUSE && gr->d.status == HTTP_METHOD_NOT_ALLOWED)) {
         int status = cors(r, rt);
         if (status != DECLINED)
@@ -302,7 +292,7 @@ static const char *url_content_type(const gx_decision *d)
     const char *type = NULL;
     int i;
     for (i = 0; d->headers && i < d->headers->nelts; i++) {
-        const gx_header_set *h = &APR_ARRAY_IDX(d->headers, i, gx_header_set);
+        const gx_header *h = &APR_ARRAY_IDX(d->headers, i, gx_header);
         if (!strcasecmp(h->name, "Content-Type"))
             type = h->value;
     }
@@ -396,6 +386,48 @@ static apr_status_t error_body_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Python's repr of a list of method names: ['GET', 'POST'] */
+static const char *py_list(apr_pool_t *p, const apr_array_header_t *a)
+{
+    const char *out = "[";
+    int i;
+    for (i = 0; a && i < a->nelts; i++)
+        out = apr_pstrcat(p, out, i ? ", '" : "'", APR_ARRAY_IDX(a, i, const char *), "'", NULL);
+    return apr_pstrcat(p, out, "]", NULL);
+}
+
+/* The 405 Gramex answers when we refuse a method for one of its urls. It
+ * raises Tornado's HTTPError: the url's methods: check (BaseHandler) names
+ * them; a handler without that method (UploadHandler, which takes methods:
+ * for itself; RedirectHandler) does not. With app.settings.serve_traceback
+ * (Gramex's default) Tornado sends the traceback as text/plain: we send its
+ * last line, the error, not the lines naming Gramex's own files. Without
+ * it, Tornado's one-line HTML page. */
+static gx_error_page *method_refused(request_rec *r, const gx_request *gr)
+{
+    const gx_route *rt = gr->route;
+    const gx_node *tb = gx_map_get(gx_map_get(gx_map_get(gr->app->loaded->config, "app"),
+                                              "settings"), "serve_traceback");
+    gx_error_page *page = apr_palloc(r->pool, sizeof(*page));
+    page->status = HTTP_METHOD_NOT_ALLOWED;
+    if (tb && !gx_truthy(tb)) {
+        page->content_type = "text/html; charset=UTF-8";
+        page->body = "<html><title>405: Method Not Allowed</title>"
+                     "<body>405: Method Not Allowed</body></html>";
+    }
+    else if (rt->methods && rt->kind != GX_KIND_REDIRECT && strcmp(rt->handler, "UploadHandler")) {
+        page->content_type = "text/plain";
+        page->body = apr_psprintf(r->pool, "tornado.web.HTTPError: HTTP 405: Method Not Allowed "
+                                  "(%s: method %s not in allowed methods %s)\n", rt->name,
+                                  r->method, py_list(r->pool, rt->methods));
+    }
+    else {
+        page->content_type = "text/plain";
+        page->body = "tornado.web.HTTPError: HTTP 405: Method Not Allowed\n";
+    }
+    return page;
+}
+
 static void insert_error_filter(request_rec *r)
 {
     gx_request *gr = gx_req(r);
@@ -412,6 +444,10 @@ static void insert_error_filter(request_rec *r)
     else {
         page = error_page(gr, r->status);
     }
+    /* the url's error: page wins, as Gramex's write_error tries it first */
+    if (!page && r->status == HTTP_METHOD_NOT_ALLOWED && gr->d.action == GX_DO_REFUSE
+        && gr->d.status == HTTP_METHOD_NOT_ALLOWED)
+        page = method_refused(r, gr);
     if (page)
         ap_add_output_filter(GX_ERROR_BODY_FILTER, (void *)page, r, r->connection);
 }

@@ -13,12 +13,14 @@
 #include "mod_gramex.h"
 #include "util_script.h"
 #include "gx_secrets_api.h"
+#include "mod_gramex_ws.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_main.h"
 #include "http_core.h"
 #include "gx_json.h"
 #include "gx_yaml.h"
+#include "gx_lasterr.h"
 #include <apr_strings.h>
 #include <apr_shm.h>
 #include <apr_atomic.h>
@@ -33,9 +35,8 @@ APLOG_USE_MODULE(gramex);
 /* ---- counters ---------------------------------------------------------------- */
 
 typedef struct {
+    apr_uint64_t last_error;            /* gx_lasterr: the latest request's 4xx/5xx */
     apr_uint32_t hits, c4xx, c5xx;
-    apr_uint32_t last_error_status;     /* last 4xx/5xx */
-    apr_uint32_t last_error_time;       /* seconds since the epoch */
 } gx_counts;
 
 static gx_counts *counts_base;          /* shared memory: one gx_counts per route */
@@ -85,6 +86,18 @@ static gx_counts *counts_of(const gx_route *rt)
     return slot ? &counts_base[slot - 1] : NULL;
 }
 
+/* "404 at <date>" for the last error, or NULL */
+static const char *last_error(apr_pool_t *p, gx_counts *c)
+{
+    char date[APR_RFC822_DATE_LEN];
+    apr_time_t when;
+    int status = c ? gx_lasterr_get(&c->last_error, &when) : 0;
+    if (!status)
+        return NULL;
+    apr_rfc822_date(date, when);
+    return apr_psprintf(p, "%d at %s", status, date);
+}
+
 /* Counted once per client request, with its final status. */
 static int count_request(request_rec *r)
 {
@@ -99,8 +112,7 @@ static int count_request(request_rec *r)
     apr_atomic_inc32(&c->hits);
     if (r->status >= 400) {
         apr_atomic_inc32(r->status >= 500 ? &c->c5xx : &c->c4xx);
-        apr_atomic_set32(&c->last_error_status, (apr_uint32_t)r->status);
-        apr_atomic_set32(&c->last_error_time, (apr_uint32_t)apr_time_sec(r->request_time));
+        gx_lasterr_note(&c->last_error, r->request_time, r->status);
     }
     return DECLINED;
 }
@@ -114,25 +126,35 @@ void gx_register_status_hooks(apr_pool_t *p)
 
 /* ---- what the page reports ----------------------------------------------------- */
 
-/* A config value as written when variables were substituted into it
- * ($API_KEY, not the key): the page never shows what a variable held. */
-static const char *as_written(const gx_node *n, const char *value)
+/* The one way a config value (or a text built from config values) reaches
+ * the page: as written where variables were substituted into it ($API_KEY,
+ * not the key), so the page never shows what a variable held; then with
+ * every secret's value as *** (a secret copied literally into the config, or
+ * into a text built from it such as a match decision), when
+ * mod_gramex_secrets is loaded (without it, no value comes from secrets).
+ * src: the value's node in the config, or NULL for built text. */
+static const char *shown(request_rec *r, const gx_node *src, const char *value)
 {
-    return n && n->src ? n->src : value;
+    APR_OPTIONAL_FN_TYPE(gx_secrets_mask) *mask = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_mask);
+    const char *text = src && src->src ? src->src : value;
+    return mask && text ? mask(r->pool, r->server, text) : text;
 }
 
 /* Where a url's requests go, in words. */
-static const char *goes_to(apr_pool_t *p, const gx_server_conf *c, const gx_route *rt)
+static const char *goes_to(request_rec *r, const gx_server_conf *c, const gx_route *rt)
 {
-    const char *target = as_written(gx_map_get(rt->kwargs, "url"), rt->target);
+    apr_pool_t *p = r->pool;
+    const char *target = shown(r, gx_map_get(rt->kwargs, "url"), rt->target);
     switch (rt->kind) {
     case GX_KIND_FILE:
         if (!rt->fh)
             return "";
         if (rt->fh->path_kind == GX_PATH_MAP)
-            return apr_psprintf(p, "files under %s (mapped by pattern)", rt->fh->root);
+            return apr_psprintf(p, "files under %s (mapped by pattern)",
+                                shown(r, NULL, rt->fh->root));
         return apr_psprintf(p, "%s %s", rt->fh->path_kind == GX_PATH_FILE ? "file" : "files under",
-                            rt->fh->path_kind == GX_PATH_FILE ? rt->fh->path : rt->fh->root);
+                            shown(r, NULL, rt->fh->path_kind == GX_PATH_FILE ? rt->fh->path
+                                                                             : rt->fh->root));
     case GX_KIND_PROXY:
         return apr_psprintf(p, "proxy to %s", target);
     case GX_KIND_REDIRECT:
@@ -140,11 +162,12 @@ static const char *goes_to(apr_pool_t *p, const gx_server_conf *c, const gx_rout
     case GX_KIND_UPSTREAM:
         if (c->upstream_target)
             return apr_psprintf(p, "Gramex upstream %s (%s)", c->upstream_target,
-                                rt->upstream_reason ? rt->upstream_reason : "");
+                                shown(r, NULL, rt->upstream_reason ? rt->upstream_reason : ""));
         return apr_psprintf(p, "503: needs Gramex (%s), and GramexUpstream is not set",
-                            rt->upstream_reason ? rt->upstream_reason : "");
+                            shown(r, NULL, rt->upstream_reason ? rt->upstream_reason : ""));
     default:
-        return apr_psprintf(p, "500: %s", rt->upstream_reason ? rt->upstream_reason : "broken");
+        return apr_psprintf(p, "500: %s",
+                            shown(r, NULL, rt->upstream_reason ? rt->upstream_reason : "broken"));
     }
 }
 
@@ -153,10 +176,10 @@ static const apr_array_header_t *route_headers(const gx_route *rt)
     return rt->kind == GX_KIND_FILE && rt->fh ? rt->fh->headers : rt->headers;
 }
 
-/* A header's value as written in the config (see as_written); a value whose
- * source cannot be found is not shown. `headers` is the headers: mapping the
- * rules were built from. NULL: the header is removed. */
-static const char *header_shown(const gx_node *headers, const gx_header *e)
+/* A header's value (see shown); one whose source in `headers` (the headers:
+ * mapping the rules were built from) cannot be found is not shown, as it
+ * may have come from a variable. NULL: the header is removed. */
+static const char *header_shown(request_rec *r, const gx_node *headers, const gx_header *e)
 {
     const gx_node *n = headers;
     if (!e->value)
@@ -164,7 +187,7 @@ static const char *header_shown(const gx_node *headers, const gx_header *e)
     if (e->pattern)
         n = n && n->type == GX_MAP ? gx_map_get(n, e->pattern) : NULL;
     n = n && n->type == GX_MAP ? gx_map_get(n, e->name) : NULL;
-    return n ? as_written(n, e->value) : "(hidden)";
+    return n ? shown(r, n, e->value) : "(hidden)";
 }
 
 static const gx_node *route_headers_node(const gx_route *rt)
@@ -217,9 +240,10 @@ static gx_secrets_state secrets_state(request_rec *r, const gx_server_conf *c)
             url = gx_map_get(doc, "SECRETS_URL");
         if (url && url->type == GX_STR) {
             st.url = redact_url(r->pool, url->str);
-            st.cache = apr_pstrcat(r->pool, ap_make_dirstr_parent(r->pool, st.file),
-                                   ".secrets.cache", NULL);
-            st.cache_present = apr_stat(&fi, st.cache, APR_FINFO_TYPE, r->pool) == APR_SUCCESS;
+            APR_OPTIONAL_FN_TYPE(gx_secrets_cache_for) *cache_for =
+                APR_RETRIEVE_OPTIONAL_FN(gx_secrets_cache_for);
+            st.cache = cache_for ? cache_for(r->pool, r->server, st.file) : NULL;
+            st.cache_present = st.cache && apr_stat(&fi, st.cache, APR_FINFO_TYPE, r->pool) == APR_SUCCESS;
         }
     }
     for (i = 0; c->diags && i < c->diags->items->nelts; i++) {
@@ -304,6 +328,21 @@ static apr_array_header_t *discovery_notes(request_rec *r, const gx_server_conf 
     return out;
 }
 
+/* mod_gramex_ws's asynchronous WebSocket tunnels, through its optional
+ * function: the figures of the child that answers this page (each child
+ * carries its own tunnels). 0: the module is not loaded. */
+static int ws_counters(gx_ws_counters *n)
+{
+    APR_OPTIONAL_FN_TYPE(gx_ws_counters_get) *get = APR_RETRIEVE_OPTIONAL_FN(gx_ws_counters_get);
+    memset(n, 0, sizeof(*n));
+    if (!get)
+        return 0;
+    get(n);
+    return 1;
+}
+
+#define GX_WS_SCOPE "asynchronous tunnels (GramexWebSocketAsync On) of the child that answered"
+
 /* ---- JSON ------------------------------------------------------------------------ */
 
 static const char *jq(request_rec *r, const char *s)
@@ -316,15 +355,9 @@ static void json_strings(request_rec *r, const apr_array_header_t *a)
     int i;
     ap_rputs("[", r);
     for (i = 0; a && i < a->nelts; i++)
-        ap_rprintf(r, "%s%s", i ? ", " : "", jq(r, APR_ARRAY_IDX(a, i, const char *)));
+        ap_rprintf(r, "%s%s", i ? ", " : "",
+                   jq(r, shown(r, NULL, APR_ARRAY_IDX(a, i, const char *))));
     ap_rputs("]", r);
-}
-
-/* Text built from config values (a proxy target) with secrets' values shown as ***. */
-static const char *masked(request_rec *r, const char *text)
-{
-    APR_OPTIONAL_FN_TYPE(gx_secrets_mask) *mask = APR_RETRIEVE_OPTIONAL_FN(gx_secrets_mask);
-    return mask && text ? mask(r->pool, r->server, text) : text;
 }
 
 static void json_headers(request_rec *r, const apr_array_header_t *h, const gx_node *src)
@@ -334,9 +367,25 @@ static void json_headers(request_rec *r, const apr_array_header_t *h, const gx_n
     for (i = 0; h && i < h->nelts; i++) {
         const gx_header *e = &APR_ARRAY_IDX(h, i, gx_header);
         ap_rprintf(r, "%s{\"name\": %s, \"value\": %s, \"files\": %s}", i ? ", " : "",
-                   jq(r, e->name), jq(r, header_shown(src, e)), jq(r, e->pattern));
+                   jq(r, e->name), jq(r, header_shown(r, src, e)), jq(r, e->pattern));
     }
     ap_rputs("]", r);
+}
+
+static void json_websockets(request_rec *r)
+{
+    gx_ws_counters n;
+    if (!ws_counters(&n)) {
+        ap_rputs(", \"websockets\": {\"module\": false, \"note\": \"mod_gramex_ws is not loaded\"}",
+                 r);
+        return;
+    }
+    ap_rprintf(r, ", \"websockets\": {\"module\": true, \"scope\": \"%s\", \"open\": %u, "
+               "\"opened\": %" APR_UINT64_T_FMT ", \"closed\": %" APR_UINT64_T_FMT ", "
+               "\"bytes_to_backend\": %" APR_UINT64_T_FMT ", \"bytes_to_client\": %"
+               APR_UINT64_T_FMT ", \"refused\": %" APR_UINT64_T_FMT "}", GX_WS_SCOPE,
+               (unsigned)n.open, n.opened, n.closed, n.bytes_to_backend, n.bytes_to_client,
+               n.refused);
 }
 
 static void status_json(request_rec *r)
@@ -350,6 +399,7 @@ static void status_json(request_rec *r)
                "\"discovery_warnings\": ", jq(r, c->vhost_name), jq(r, r->server->server_hostname),
                (int)r->connection->local_addr->port, jq(r, c->looked_for));
     json_strings(r, discovery_notes(r, c));
+    json_websockets(r);
     ap_rputs(", \"apps\": [", r);
     if (app) {
         gx_secrets_state st = secrets_state(r, c);
@@ -358,7 +408,8 @@ static void status_json(request_rec *r)
                    "\"counts\": {\"routes\": %d, \"file\": %d, \"proxy\": %d, \"redirect\": %d, "
                    "\"upstream\": %d, \"broken\": %d, \"files\": %d, \"warnings\": %d}, \"files\": ",
                    jq(r, app->yaml_path), jq(r, c->app_source), jq(r, iso_time(r->pool, c->loaded_at)),
-                   jq(r, c->reload_error), app->routes->nelts, count_kind(app, GX_KIND_FILE),
+                   jq(r, shown(r, NULL, c->reload_error)), app->routes->nelts,
+                   count_kind(app, GX_KIND_FILE),
                    count_kind(app, GX_KIND_PROXY), count_kind(app, GX_KIND_REDIRECT),
                    count_kind(app, GX_KIND_UPSTREAM), count_kind(app, GX_KIND_BROKEN),
                    app->loaded->files ? app->loaded->files->nelts : 0,
@@ -379,13 +430,14 @@ static void status_json(request_rec *r)
         ap_rputs(", \"routes\": [", r);
         for (i = 0; i < app->routes->nelts; i++) {
             const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
-            const gx_counts *n = counts_of(rt);
+            gx_counts *n = counts_of(rt);
             ap_rprintf(r, "%s{\"name\": %s, \"pattern\": %s, \"regex\": %s, \"handler\": %s, "
                        "\"apache\": \"%s\", \"source\": %s, \"goes_to\": %s, \"allow\": ",
-                       i ? ", " : "", jq(r, rt->name), jq(r, rt->pattern), jq(r, rt->regex),
+                       i ? ", " : "", jq(r, rt->name), jq(r, shown(r, NULL, rt->pattern)),
+                       jq(r, shown(r, NULL, rt->regex)),
                        jq(r, rt->handler), gx_kind_name(rt->kind),
                        jq(r, apr_psprintf(r->pool, "%s:%d", rt->file ? rt->file : "", rt->line)),
-                       jq(r, masked(r, goes_to(r->pool, c, rt))));
+                       jq(r, goes_to(r, c, rt)));
             json_strings(r, rt->fh ? rt->fh->allow : NULL);
             ap_rputs(", \"ignore\": ", r);
             json_strings(r, rt->fh ? rt->fh->ignore : NULL);
@@ -393,15 +445,12 @@ static void status_json(request_rec *r)
             json_headers(r, route_headers(rt), route_headers_node(rt));
             ap_rprintf(r, ", \"hits\": %u, \"4xx\": %u, \"5xx\": %u, \"last_error\": %s}",
                        n ? n->hits : 0, n ? n->c4xx : 0, n ? n->c5xx : 0,
-                       n && n->last_error_status
-                       ? jq(r, apr_psprintf(r->pool, "%u at %s", n->last_error_status,
-                                            iso_time(r->pool, apr_time_from_sec(n->last_error_time))))
-                       : "null");
+                       jq(r, last_error(r->pool, n)));
         }
         ap_rputs("], \"warnings\": [", r);
         for (i = 0; c->diags && i < c->diags->items->nelts; i++) {
             const gx_diag *d = &APR_ARRAY_IDX(c->diags->items, i, gx_diag);
-            ap_rprintf(r, "%s%s", i ? ", " : "", jq(r, gx_diag_format(r->pool, d)));
+            ap_rprintf(r, "%s%s", i ? ", " : "", jq(r, shown(r, NULL, gx_diag_format(r->pool, d))));
         }
         ap_rputs("]}", r);
     }
@@ -431,7 +480,8 @@ static void html_list(request_rec *r, const apr_array_header_t *a)
 {
     int i;
     for (i = 0; a && i < a->nelts; i++)
-        ap_rprintf(r, "%s<code>%s</code>", i ? " " : "", esc(r, APR_ARRAY_IDX(a, i, const char *)));
+        ap_rprintf(r, "%s<code>%s</code>", i ? " " : "",
+                   esc(r, shown(r, NULL, APR_ARRAY_IDX(a, i, const char *))));
 }
 
 static void html_headers(request_rec *r, const apr_array_header_t *h, const gx_node *src)
@@ -440,7 +490,8 @@ static void html_headers(request_rec *r, const apr_array_header_t *h, const gx_n
     for (i = 0; h && i < h->nelts; i++) {
         const gx_header *e = &APR_ARRAY_IDX(h, i, gx_header);
         ap_rprintf(r, "<div><code>%s: %s</code>%s%s%s</div>", esc(r, e->name),
-                   e->value ? esc(r, header_shown(src, e)) : "<i>(removed)</i>", e->pattern ? " <span "
+                   e->value ? esc(r, header_shown(r, src, e)) : "<i>(removed)</i>",
+                   e->pattern ? " <span "
                    "class=\"muted\">for " : "", e->pattern ? esc(r, e->pattern) : "",
                    e->pattern ? "</span>" : "");
     }
@@ -477,8 +528,22 @@ static void match_html(request_rec *r, const gx_server_conf *c)
                "value=\"%s\" placeholder=\"/path?query\"> <button>match</button></form>\n",
                esc(r, target ? target : ""));
     if (target && *target == '/')
-        ap_rprintf(r, "<pre>%s</pre>\n", esc(r, masked(r, gx_decision_json(r->pool,
+        ap_rprintf(r, "<pre>%s</pre>\n", esc(r, shown(r, NULL, gx_decision_json(r->pool,
                                                                           match(r, c, target)))));
+}
+
+static void html_websockets(request_rec *r)
+{
+    gx_ws_counters n;
+    if (!ws_counters(&n)) {
+        ap_rputs("<dt>WebSockets</dt><dd>mod_gramex_ws is not loaded</dd>\n", r);
+        return;
+    }
+    ap_rprintf(r, "<dt>WebSockets</dt><dd>%u open; %" APR_UINT64_T_FMT " opened, %"
+               APR_UINT64_T_FMT " closed, %" APR_UINT64_T_FMT " refused; %" APR_UINT64_T_FMT
+               " bytes to backends, %" APR_UINT64_T_FMT " bytes to clients <span class=\"muted\">"
+               "(" GX_WS_SCOPE ")</span></dd>\n", (unsigned)n.open, n.opened, n.closed,
+               n.refused, n.bytes_to_backend, n.bytes_to_client);
 }
 
 static void status_html(request_rec *r)
@@ -491,6 +556,7 @@ static void status_html(request_rec *r)
                "%s</head><body>\n<h1>Gramex app status</h1>\n<dl>\n<dt>vhost</dt><dd>%s</dd>\n"
                "<dt>port</dt><dd>%d</dd>\n", esc(r, r->server->server_hostname), STYLE,
                esc(r, c->vhost_name), (int)r->connection->local_addr->port);
+    html_websockets(r);
     if (!app) {
         apr_array_header_t *notes = discovery_notes(r, c);
         ap_rprintf(r, "</dl>\n<p>No gramex.yaml is loaded for this vhost. Looked for: "
@@ -534,7 +600,8 @@ static void status_html(request_rec *r)
     }
     if (c->reload_error)
         ap_rprintf(r, "<p class=\"box\"><span class=\"bad\">The last restart could not load the "
-                   "app:</span> %s<br>%s</p>\n", esc(r, c->reload_error), c->loaded_at
+                   "app:</span> %s<br>%s</p>\n", esc(r, shown(r, NULL, c->reload_error)),
+                   c->loaded_at
                    ? "The app loaded before is still served. Fix the file and reload."
                    : "Nothing of it is served (500) until the file is fixed and reloaded.");
     match_html(r, c);
@@ -544,10 +611,11 @@ static void status_html(request_rec *r)
              "<th>last error</th><th>defined at</th></tr>\n", r);
     for (i = 0; i < app->routes->nelts; i++) {
         const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
-        const gx_counts *n = counts_of(rt);
+        gx_counts *n = counts_of(rt);
         ap_rprintf(r, "<tr><td>%d</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td>"
-                   "<td>", i + 1, esc(r, rt->name), esc(r, rt->regex), esc(r, rt->handler),
-                   esc(r, masked(r, goes_to(r->pool, c, rt))));
+                   "<td>", i + 1, esc(r, rt->name), esc(r, shown(r, NULL, rt->regex)),
+                   esc(r, rt->handler),
+                   esc(r, goes_to(r, c, rt)));
         if (rt->fh && rt->fh->allow && rt->fh->allow->nelts) {
             ap_rputs("allow ", r);
             html_list(r, rt->fh->allow);
@@ -562,10 +630,7 @@ static void status_html(request_rec *r)
         ap_rprintf(r, "</td><td class=\"num\">%u</td><td class=\"num\">%u</td>"
                    "<td class=\"num\">%u</td><td>%s</td><td><code>%s:%d</code></td></tr>\n",
                    n ? n->hits : 0, n ? n->c4xx : 0, n ? n->c5xx : 0,
-                   n && n->last_error_status ? esc(r, apr_psprintf(r->pool, "%u at %s",
-                       n->last_error_status, iso_time(r->pool,
-                                                      apr_time_from_sec(n->last_error_time))))
-                   : "", esc(r, rt->file), rt->line);
+                   esc(r, last_error(r->pool, n)), esc(r, rt->file), rt->line);
     }
     ap_rputs("</table>\n<p class=\"muted\">Hits and errors: every child process of this "
              "generation, since the last (re)start.</p>\n<h2>Headers on every response "
@@ -577,8 +642,8 @@ static void status_html(request_rec *r)
                    esc(r, APR_ARRAY_IDX(app->loaded->files, i, const char *)));
     ap_rputs("</ul>\n<h2>Warnings</h2>\n<ul>\n", r);
     for (i = 0; c->diags && i < c->diags->items->nelts; i++)
-        ap_rprintf(r, "<li>%s</li>\n", esc(r, gx_diag_format(r->pool,
-                                                              &APR_ARRAY_IDX(c->diags->items, i, gx_diag))));
+        ap_rprintf(r, "<li>%s</li>\n", esc(r, shown(r, NULL, gx_diag_format(r->pool,
+                                           &APR_ARRAY_IDX(c->diags->items, i, gx_diag)))));
     ap_rputs("</ul>\n</body></html>\n", r);
 }
 
@@ -593,7 +658,7 @@ int gx_status_handler(request_rec *r)
     if (r->args && strstr(r->args, "json") && match_arg(r) && gx_sconf(r->server)->app
         && *match_arg(r) == '/') {
         ap_set_content_type(r, "application/json");
-        ap_rputs(masked(r, gx_decision_json(r->pool, match(r, gx_sconf(r->server),
+        ap_rputs(shown(r, NULL, gx_decision_json(r->pool, match(r, gx_sconf(r->server),
                                                             match_arg(r)))), r);
         ap_rputs("\n", r);
     }

@@ -4,11 +4,9 @@
  * default worker opens a new connection per request), and a sticky
  * balancer for several Gramex processes. */
 #include "mod_gramex.h"
-#include "gx_env.h"
 #include <apr_strings.h>
 #include <apr_uri.h>
 #include <apr_hash.h>
-#include <apr_env.h>
 
 /* The deploy guide's checklist: 300 s for slow Gramex handlers. */
 #define GX_PROXY_TIMEOUT 300
@@ -55,24 +53,17 @@ static void worker(apr_array_header_t *lines, apr_pool_t *p, const char *origin)
     line(lines, p, "</Proxy>");
 }
 
-/* ProxyHandler targets of the merged config, without building the app:
- * the real load, with every diagnostic, happens at check_config. */
-static void proxy_workers(apr_array_header_t *lines, apr_pool_t *p, const gx_node *url)
+/* The app's ProxyHandler routes, from the model the requests use: no
+ * second parse of gramex.yaml, and only routes Apache proxies itself. */
+static void proxy_workers(apr_array_header_t *lines, apr_pool_t *p, const gx_app *app)
 {
     apr_hash_t *seen = apr_hash_make(p);
     int i;
-    for (i = 0; url && url->type == GX_MAP && i < url->n; i++) {
-        const gx_node *spec = url->vals[i], *h, *target;
+    for (i = 0; i < app->routes->nelts; i++) {
+        const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
         const char *origin;
-        h = gx_map_get(spec, "service");
-        if (!h)
-            h = gx_map_get(spec, "handler");
-        if (!h || h->type != GX_STR || (strcmp(h->str, "ProxyHandler") && strcmp(h->str, "Proxy")
-                                         && strcmp(h->str, "gramex.handlers.ProxyHandler")))
-            continue;
-        target = gx_map_get(gx_map_get(spec, "kwargs"), "url");
-        if (!target || target->type != GX_STR
-            || !(origin = origin_of(p, target->str, GX_URL_TEMPLATE)))
+        if (rt->kind != GX_KIND_PROXY || !rt->target
+            || !(origin = origin_of(p, rt->target, GX_URL_TEMPLATE)))
             continue;
         if (apr_hash_get(seen, origin, APR_HASH_KEY_STRING))
             continue;
@@ -81,36 +72,27 @@ static void proxy_workers(apr_array_header_t *lines, apr_pool_t *p, const gx_nod
     }
 }
 
-apr_array_header_t *gx_worker_lines(cmd_parms *cmd, const char *yaml_path)
+/* What GramexConfig splices while the file is read: the checklist's
+ * ProxyTimeout, where a later ProxyTimeout of the admin's still wins. The
+ * workers need the loaded app, so they come at check_config. */
+apr_array_header_t *gx_config_lines(cmd_parms *cmd)
 {
-    apr_array_header_t *lines = apr_array_make(cmd->temp_pool, 8, sizeof(const char *));
-    apr_pool_t *tmp;
-    gx_load_opts lo = {0};
-    gx_loaded *loaded;
-
-    apr_pool_create(&tmp, cmd->temp_pool);
-    if (apr_env_get((char **)&lo.gramexpath, "GRAMEXPATH", tmp) != APR_SUCCESS)
-        lo.gramexpath = GX_DEFAULT_GRAMEXPATH;
-    lo.env = gx_environ();
-    lo.run_dir = ap_make_dirstr_parent(tmp, yaml_path);
-    loaded = gx_load_app(tmp, yaml_path, &lo, gx_diags_make(tmp));
+    apr_array_header_t *lines = apr_array_make(cmd->temp_pool, 4, sizeof(const char *));
     line(lines, cmd->temp_pool, "<IfModule proxy_module>");
     line(lines, cmd->temp_pool, "  ProxyTimeout %d", GX_PROXY_TIMEOUT);
-    if (loaded)
-        proxy_workers(lines, cmd->temp_pool, gx_map_get(loaded->config, "url"));
     line(lines, cmd->temp_pool, "</IfModule>");
-    apr_pool_destroy(tmp);
     return lines;
 }
 
-/* The same worker lines for a config that no GramexConfig spliced in (an app
- * found beside its vhost, or kept from an earlier generation). */
-apr_array_header_t *gx_app_worker_lines(apr_pool_t *p, const gx_node *config)
+/* The app's workers, for its server at check_config. with_timeout: also the
+ * ProxyTimeout, for apps no GramexConfig spliced one for. */
+apr_array_header_t *gx_app_worker_lines(apr_pool_t *p, const gx_app *app, int with_timeout)
 {
     apr_array_header_t *lines = apr_array_make(p, 8, sizeof(const char *));
     line(lines, p, "<IfModule proxy_module>");
-    line(lines, p, "  ProxyTimeout %d", GX_PROXY_TIMEOUT);
-    proxy_workers(lines, p, gx_map_get(config, "url"));
+    if (with_timeout)
+        line(lines, p, "  ProxyTimeout %d", GX_PROXY_TIMEOUT);
+    proxy_workers(lines, p, app);
     line(lines, p, "</IfModule>");
     return lines;
 }

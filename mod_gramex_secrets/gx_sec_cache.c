@@ -8,8 +8,30 @@
 #include <apr_user.h>
 #include <string.h>
 #include <openssl/rand.h>
+#include <openssl/evp.h>
 
 #define TEMP_RANDOM_BYTES 12
+/* bytes of SHA-256 in a cache file's name: 128 bits, no collisions */
+#define NAME_HASH_BYTES 16
+
+static const char *hex(apr_pool_t *p, const unsigned char *b, int n)
+{
+    char *out = apr_palloc(p, 2 * n + 1);
+    int i;
+    for (i = 0; i < n; i++)
+        apr_snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return out;
+}
+
+const char *gx_sec_cache_path(apr_pool_t *p, const char *dir, const char *secrets_file)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(secrets_file, strlen(secrets_file), md, &n, EVP_sha256(), NULL) != 1
+        || n < NAME_HASH_BYTES)
+        return NULL;
+    return apr_pstrcat(p, dir, "/", hex(p, md, NAME_HASH_BYTES), ".secrets.cache", NULL);
+}
 
 static const char *dir_of(apr_pool_t *p, const char *path)
 {
@@ -25,13 +47,15 @@ static const char *unsafe_dir(apr_pool_t *p, const char *dir)
     apr_uid_t uid;
     apr_gid_t gid;
     apr_finfo_t fi;
-    static const char fix[] = "; set GramexSecretsCache to a file in a directory only root "
-                              "can write, e.g. /var/cache/apache2/gramex/APP.secrets.cache";
+    static const char fix[] = "; set GramexSecretsCacheDir (or GramexSecretsCache) to a "
+                              "directory only root can write, e.g. "
+                              "/var/cache/apache2/gramex-secrets";
     if (apr_uid_current(&uid, &gid, p) != APR_SUCCESS)
         return "cannot tell which user Apache runs as";
     if (apr_stat(&fi, dir, APR_FINFO_USER | APR_FINFO_PROT | APR_FINFO_TYPE, p) != APR_SUCCESS
         || fi.filetype != APR_DIR)
-        return apr_psprintf(p, "%s is not a directory; create it or fix GramexSecretsCache", dir);
+        return apr_psprintf(p, "%s is not a directory; create it or fix GramexSecretsCacheDir "
+                            "or GramexSecretsCache", dir);
     if (uid != 0)
         return NULL;        /* an unprivileged user can only harm what it may write anyway */
     if (fi.user != 0)
@@ -48,11 +72,15 @@ int gx_sec_cache_write(apr_pool_t *p, const char *path, const char *key, const c
 {
     const char *dir = dir_of(p, path), *bad, *err = NULL, *tmp;
     unsigned char rnd[TEMP_RANDOM_BYTES];
-    char hex[2 * TEMP_RANDOM_BYTES + 1];
     char *blob;
     apr_file_t *f;
     apr_status_t rv;
-    int i, ok;
+    int ok;
+    /* a missing directory is made root's (0711: the children, as the
+     * status page, may see whether a cache is there, never list or read
+     * it); whatever is there is then checked */
+    apr_dir_make(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE
+                 | APR_FPROT_GEXECUTE | APR_FPROT_WEXECUTE, p);
     if ((bad = unsafe_dir(p, dir)) != NULL) {
         *why = bad;
         return 0;
@@ -65,9 +93,7 @@ int gx_sec_cache_write(apr_pool_t *p, const char *path, const char *key, const c
         *why = "no random bytes for a temporary name (OpenSSL)";
         return 0;
     }
-    for (i = 0; i < TEMP_RANDOM_BYTES; i++)
-        apr_snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-    tmp = apr_pstrcat(p, path, ".tmp-", hex, NULL);
+    tmp = apr_pstrcat(p, path, ".tmp-", hex(p, rnd, TEMP_RANDOM_BYTES), NULL);
     /* EXCL: fails on anything already there, a link included */
     rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL
                        | APR_FOPEN_BINARY, APR_FPROT_UREAD | APR_FPROT_UWRITE, p);

@@ -15,7 +15,10 @@ typedef struct gx_secrets_memo gx_secrets_memo;
 typedef struct {
     int timeout;                /* seconds */
     apr_size_t max_bytes;
-    const char *cache;          /* NULL: <secrets dir>/.secrets.cache */
+    const char *cache;          /* the cache file of every SECRETS_URL; NULL: see cache_dir */
+    const char *cache_dir;      /* with cache NULL: one file per secrets file in this
+                                 * directory (gx_sec_cache_path); NULL: .secrets.cache
+                                 * beside the secrets file */
     apr_time_t now;             /* 0: apr_time_now() (tests set it) */
     const char *base_dir;       /* where a relative file: URL starts; NULL: the
                                  * secrets file's directory */

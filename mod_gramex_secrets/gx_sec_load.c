@@ -210,12 +210,19 @@ static gx_node *remote(apr_pool_t *p, const char *path, const char *url, const c
                        const gx_secrets_opts *o, gx_diags *d, apr_array_header_t *never_serve,
                        int line)
 {
-    const char *cache = o->cache ? o->cache : apr_pstrcat(p, dir_of(p, path), "/" CACHE_NAME, NULL);
+    const char *cache = o->cache ? o->cache
+                        : o->cache_dir ? gx_sec_cache_path(p, o->cache_dir, path)
+                        : apr_pstrcat(p, dir_of(p, path), "/" CACHE_NAME, NULL);
     const char *mkey;
     remembered *seen;
     gx_diags *own;
     gx_node *payload;
 
+    if (!cache) {
+        gx_diag_add(d, GX_ERROR, path, line, "cannot name the secrets cache (SHA-256 failed in "
+                    "OpenSSL); check the OpenSSL installation");
+        return NULL;
+    }
     never_serve_add(never_serve, cache);
     if (!o->memo)
         return fetch_or_cache(p, path, url, key, cache, o, d, line);
@@ -334,8 +341,8 @@ static gx_node *load_file(apr_pool_t *p, const char *path, const gx_secrets_opts
 gx_node *gx_secrets_load(apr_pool_t *p, const char *path, const gx_secrets_opts *o,
                          gx_diags *d, apr_array_header_t *never_serve)
 {
-    static const gx_secrets_opts defaults = {GX_SECRETS_TIMEOUT_DEFAULT, GX_SECRETS_MAX_BYTES,
-                                             NULL, 0, NULL, NULL, NULL};
+    static const gx_secrets_opts defaults = {.timeout = GX_SECRETS_TIMEOUT_DEFAULT,
+                                             .max_bytes = GX_SECRETS_MAX_BYTES};
     apr_pool_t *scratch;
     gx_node *found, *kept = NULL;
     apr_pool_create(&scratch, p);

@@ -1,6 +1,7 @@
 /* mod_gramex_secrets: secret variables for mod_gramex (.secrets.yaml,
  * SECRETS_IMPORT, SECRETS_URL + SECRETS_KEY), provided through the APR
- * optional function gx_secrets_for_app. The logic is gx_sec_*.c. */
+ * optional function gx_secrets_get, as plain versioned data
+ * (gx_secrets_abi.h). The logic is gx_sec_*.c. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -9,6 +10,7 @@
 #include "gx_secrets_api.h"
 #include "gx_sec_load.h"
 #include "gx_sec_wipe.h"
+#include "gx_sec_cache.h"
 #include <apr_strings.h>
 #include <curl/curl.h>
 
@@ -16,7 +18,8 @@ typedef struct {
     const char *path;       /* GramexSecrets: file, NULL = beside gramex.yaml */
     int off;
     int timeout;            /* 0 = unset */
-    const char *cache;
+    const char *cache;      /* GramexSecretsCache: one file for every SECRETS_URL */
+    const char *cache_dir;  /* GramexSecretsCacheDir, NULL = default_cache_dir() */
     const char *ca_file;    /* GramexSecretsCAFile */
 } sec_conf;
 
@@ -35,6 +38,7 @@ static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
     c->off = add->path || add->off ? add->off : base->off;
     c->timeout = add->timeout ? add->timeout : base->timeout;
     c->cache = add->cache ? add->cache : base->cache;
+    c->cache_dir = add->cache_dir ? add->cache_dir : base->cache_dir;
     c->ca_file = add->ca_file ? add->ca_file : base->ca_file;
     return c;
 }
@@ -78,6 +82,14 @@ static const char *set_cache(cmd_parms *cmd, void *dummy, const char *arg)
     (void)dummy;
     c->cache = conf_relative(cmd, arg);
     return c->cache ? NULL : "GramexSecretsCache: not a valid path";
+}
+
+static const char *set_cache_dir(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sec_conf *c = ap_get_module_config(cmd->server->module_config, &gramex_secrets_module);
+    (void)dummy;
+    c->cache_dir = ap_server_root_relative(cmd->pool, arg);
+    return c->cache_dir ? NULL : "GramexSecretsCacheDir: not a valid path";
 }
 
 static const char *set_ca_file(cmd_parms *cmd, void *dummy, const char *arg)
@@ -196,27 +208,63 @@ static const char *gx_secrets_mask(apr_pool_t *p, server_rec *s, const char *tex
     return text;
 }
 
-static gx_node *gx_secrets_for_app(apr_pool_t *p, server_rec *s, const char *app_yaml,
-                                   gx_diags *d, apr_array_header_t *never_serve)
+/* Where SECRETS_URL caches go by default: a root-owned directory httpd
+ * keeps state in, never one an app owner controls. httpd's DefaultStateDir
+ * where it has one (ap_state_dir_relative: httpd 2.5, as mod_md tests for
+ * it); Debian's httpd 2.4 has not, so DefaultRuntimeDir (/run/apache2 on
+ * Debian: kept across restarts, not reboots; GramexSecretsCacheDir
+ * /var/cache/apache2/gramex-secrets keeps it across reboots). Made 0711
+ * when missing (gx_sec_cache_write). */
+#define CACHE_DIR_NAME "gramex-secrets"
+
+static const char *cache_dir(apr_pool_t *p, const sec_conf *c)
+{
+    if (c->cache_dir)
+        return c->cache_dir;
+#if AP_MODULE_MAGIC_AT_LEAST(20180906, 2)
+    return ap_state_dir_relative(p, CACHE_DIR_NAME);
+#else
+    return ap_runtime_dir_relative(p, CACHE_DIR_NAME);
+#endif
+}
+
+/* The cache file of secrets_file's SECRETS_URL under s's settings, for the
+ * status page (plain data). */
+static const char *gx_secrets_cache_for(apr_pool_t *p, server_rec *s, const char *secrets_file)
+{
+    sec_conf *c = ap_get_module_config(s->module_config, &gramex_secrets_module);
+    return c->cache ? c->cache : gx_sec_cache_path(p, cache_dir(p, c), secrets_file);
+}
+
+/* Plain versioned data only crosses to mod_gramex (gx_secrets_abi.h): it
+ * may come from another build, with another copy of the core. This module
+ * speaks GX_SECRETS_ABI_VERSION whatever the caller asks; the caller
+ * refuses a version it does not read. */
+static const gx_secrets_result *gx_secrets_get(int abi_version, apr_pool_t *p, server_rec *s,
+                                               const char *app_yaml)
 {
     sec_conf *c = ap_get_module_config(s->module_config, &gramex_secrets_module);
     gx_secrets_opts o = {0};
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *never_serve = apr_array_make(p, 4, sizeof(const char *));
     const char *path;
     gx_node *vars;
+    (void)abi_version;
     if (c->off)
-        return gx_map_new(p, NULL, 0);
+        return gx_secrets_export(p, gx_map_new(p, NULL, 0), d, never_serve);
     path = c->path ? c->path
                    : apr_pstrcat(p, ap_make_dirstr_parent(p, app_yaml), ".secrets.yaml", NULL);
     o.timeout = c->timeout ? c->timeout : GX_SECRETS_TIMEOUT_DEFAULT;
     o.max_bytes = GX_SECRETS_MAX_BYTES;
     o.cache = c->cache;
+    o.cache_dir = cache_dir(p, c);
     o.ca_file = c->ca_file;
     /* Gramex runs in the app's directory: file:name is relative to it */
     o.base_dir = ap_make_dirstr_parent(p, app_yaml);
     o.memo = memo_for_start(s);
     vars = gx_secrets_load(p, path, &o, d, never_serve);
     remember_values(s->process->pconf, vars);
-    return vars;
+    return gx_secrets_export(p, vars, d, never_serve);
 }
 
 /* libcurl's global set-up is not thread-safe: do it while httpd is single
@@ -233,8 +281,9 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
-    APR_REGISTER_OPTIONAL_FN(gx_secrets_for_app);
+    APR_REGISTER_OPTIONAL_FN(gx_secrets_get);
     APR_REGISTER_OPTIONAL_FN(gx_secrets_mask);
+    APR_REGISTER_OPTIONAL_FN(gx_secrets_cache_for);
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }
@@ -245,7 +294,11 @@ static const command_rec cmds[] = {
     AP_INIT_TAKE1("GramexSecretsTimeout", set_timeout, NULL, RSRC_CONF,
                   "seconds to fetch SECRETS_URL, connect and transfer (default 10)"),
     AP_INIT_TAKE1("GramexSecretsCache", set_cache, NULL, RSRC_CONF,
-                  "where the last good SECRETS_URL payload is kept, encrypted"),
+                  "one file where the last good SECRETS_URL payload is kept, encrypted "
+                  "(default: one per secrets file under GramexSecretsCacheDir)"),
+    AP_INIT_TAKE1("GramexSecretsCacheDir", set_cache_dir, NULL, RSRC_CONF,
+                  "a root-owned directory for the SECRETS_URL caches (default: "
+                  "DefaultRuntimeDir/gramex-secrets)"),
     AP_INIT_TAKE1("GramexSecretsCAFile", set_ca_file, NULL, RSRC_CONF,
                   "CA certificates (PEM) that https SECRETS_URLs are verified with "
                   "(default: the system's)"),

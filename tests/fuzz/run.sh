@@ -11,7 +11,7 @@ cd "$ROOT"
 SECONDS_EACH="${1:-20}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(yaml load pattern pathrule secrets)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(yaml load pattern pathrule secrets secrets_yaml)
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 APR_CONFIG=$(apxs -q APR_CONFIG 2>/dev/null || echo apr-1-config)
@@ -45,7 +45,7 @@ seed() {   # name -> seed directories
 failed=0
 for t in "${TARGETS[@]}"; do
   echo "== fuzz_$t: building"
-  if [ "$t" = secrets ]; then
+  if [ "$t" = secrets ] || [ "$t" = secrets_yaml ]; then
     build_target "$t" $(ls mod_gramex_secrets/gx_*.c)
   else
     build_target "$t"

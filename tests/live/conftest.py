@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from gxbackends import Backend  # noqa: E402
 from gxhttpd import Httpd, readable_tmpdir, write_tree  # noqa: E402
 
 
@@ -36,3 +37,18 @@ def app_dir():
     yield make
     for d in made:
         shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def backends():
+    """backends(name) -> a started backend.py echo server (gxbackends.Backend); stopped after."""
+    made = []
+
+    def make(name='backend'):
+        b = Backend(name)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.stop()

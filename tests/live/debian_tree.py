@@ -6,12 +6,10 @@ runs with -d on it and Debian's APACHE_* variables pointing into the tree,
 so nothing under /etc/apache2 or /var is touched."""
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
-from gxhttpd import APACHE, REPO, START_TIMEOUT, STOP_TIMEOUT, free_port, readable_tmpdir
+from gxhttpd import APACHE, REPO, Apache, free_port, readable_tmpdir
 
 STOCK = Path('/etc/apache2')
 DEFAULT_SITE = """<VirtualHost *:{port}>
@@ -29,7 +27,7 @@ def sh(*cmd, env=None, check=True):
     return out
 
 
-class DebianTree:
+class DebianTree(Apache):
     """root/etc/apache2 mirrors /etc/apache2; root/run, root/log, root/www."""
 
     def __init__(self):
@@ -59,7 +57,7 @@ class DebianTree:
         self.site('000-default', DEFAULT_SITE.format(port=self.port, docroot=self.root / 'www'))
         self.env = dict(os.environ, APACHE_CONFDIR=str(self.conf),
                         APACHE_RUN_USER='www-data', APACHE_RUN_GROUP='www-data',
-                        APACHE_PID_FILE=str(self.root / 'run' / 'apache2.pid'),
+                        APACHE_PID_FILE=str(self.pidfile),
                         APACHE_RUN_DIR=str(self.root / 'run'),
                         APACHE_LOCK_DIR=str(self.root / 'run'),
                         APACHE_LOG_DIR=str(self.root / 'log'), LANG='C')
@@ -95,76 +93,15 @@ class DebianTree:
         return out.returncode, out.stdout + out.stderr
 
     @property
-    def url(self):
-        return f'http://127.0.0.1:{self.port}'
-
-    @property
     def errlog(self):
         return self.root / 'log' / 'error.log'
 
-    def error_log(self):
-        try:
-            return self.errlog.read_text()
-        except OSError:
-            return ''
+    @property
+    def pidfile(self):
+        return self.root / 'run' / 'apache2.pid'
 
-    def pid(self):
-        try:
-            return int((self.root / 'run' / 'apache2.pid').read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def alive(self):
-        pid = self.pid()
-        if not pid:
-            return False
-        try:
-            os.kill(pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-
-    def start(self):
-        rc, out = self.check()
-        assert rc == 0, f'apache2 -t failed:\n{out}'
+    def launch(self):
         sh(*self.cmd('-k', 'start'), env=self.env)
-        return self.wait_generation(0)
-
-    def generations(self):
-        return self.error_log().count('resuming normal operations')
-
-    def wait_generation(self, before):
-        end = time.time() + START_TIMEOUT
-        while time.time() < end:
-            if self.generations() > before:
-                time.sleep(0.3)     # old children finish their current request
-                return self
-            if before and not self.alive():
-                raise RuntimeError(f'httpd exited:\n{self.error_log()}')
-            time.sleep(0.05)
-        raise RuntimeError(f'httpd did not (re)start:\n{self.error_log()}')
-
-    def raw_graceful(self):
-        """kill -USR1 with no config test first (apache2 -k graceful does the same)."""
-        before = self.generations()
-        os.kill(self.pid(), signal.SIGUSR1)
-        return self.wait_generation(before)
-
-    def stop(self):
-        pid = self.pid()
-        if not pid:
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        end = time.time() + STOP_TIMEOUT
-        while time.time() < end:
-            try:
-                os.kill(pid, 0)
-                time.sleep(0.05)
-            except ProcessLookupError:
-                return
 
     def cleanup(self):
         self.stop()

@@ -1,5 +1,6 @@
 """A private Apache httpd for live tests: generated config, free loopback
 port, the built modules, stopped by pid. Modelled on httpd's test/pyhttpd."""
+import contextlib
 import os
 import shutil
 import signal
@@ -8,6 +9,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from gxclients import raw_get  # noqa: F401  (test_secrets.py imports it from here)
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / 'build'
@@ -18,6 +21,18 @@ MODULES = Path('/usr/lib/apache2/modules')
 APACHE = '/usr/sbin/apache2'
 START_TIMEOUT = 15      # seconds for httpd to answer after start
 STOP_TIMEOUT = 10
+
+# httpd.conf lines that open the status page to every client (tests only)
+STATUS_PAGE = ('<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n'
+               '</Location>')
+# gramex.yaml of an app with one url, page: /page serves page.html
+PAGE_APP = """
+url:
+  page:
+    pattern: /$YAMLURL/page
+    handler: FileHandler
+    kwargs: {path: $YAMLPATH/page.html}
+"""
 
 DEBIAN_MODULES = ['mpm_event', 'authz_core', 'mime', 'headers', 'deflate', 'filter', 'proxy',
                   'proxy_http', 'proxy_wstunnel', 'proxy_balancer', 'slotmem_shm',
@@ -40,6 +55,44 @@ def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+def wait_until(check, seconds, step=0.1):
+    """True as soon as check() is true; False if it is still false after `seconds`."""
+    end = time.time() + seconds
+    while time.time() < end:
+        if check():
+            return True
+        time.sleep(step)
+    return check()
+
+
+def answers(port):
+    """Whether 127.0.0.1:port accepts a connection now."""
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def apxs_run(app, seconds=60):
+    """`./apxs-build.sh run APP --port P`, whose httpd runs in the foreground as
+    our child: yields its port once it accepts; stopped by its pid (SIGTERM)."""
+    port = free_port()
+    proc = subprocess.Popen([str(REPO / 'apxs-build.sh'), 'run', str(app), '--port', str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        end = time.time() + seconds
+        while not answers(port):
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.time() < end, f'apxs-build.sh run did not answer on {port}'
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
 
 
 def readable_tmpdir(prefix):
@@ -79,7 +132,118 @@ def write_tree(root, files):
     return root
 
 
-class Httpd:
+@contextlib.contextmanager
+def serving(body, *remove, **kw):
+    """A started Httpd(body, **kw) for a module-scoped fixture; stopped and
+    removed after, with the directories in `remove`."""
+    h = Httpd(body, **kw)
+    try:
+        yield h.start()
+    finally:
+        h.cleanup()
+        for d in remove:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+class Apache:
+    """A private httpd's controls, by its pid and its error log, for Httpd
+    here and debian_tree.DebianTree: subclasses set port, pidfile and errlog,
+    and define check() (apache2 -t) and launch() (apache2 -k start)."""
+
+    def start(self):
+        """Config test, launch, and wait until the server answers."""
+        rc, out = self.check()
+        assert rc == 0, f'apache2 -t failed:\n{out}'
+        before = self.generations()
+        self.launch()
+        return self.wait_generation(before, restart=False)
+
+    @property
+    def url(self):
+        return f'http://127.0.0.1:{self.port}'
+
+    def error_log(self):
+        try:
+            return self.errlog.read_text()
+        except OSError:
+            return ''
+
+    def logged(self, text, seconds=10):
+        """Whether text is in the error log within `seconds`: some lines (the
+        access-log phase's) are written after the client has its answer."""
+        return wait_until(lambda: text in self.error_log(), seconds)
+
+    def pid(self):
+        try:
+            return int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def alive(self):
+        pid = self.pid()
+        if not pid:
+            return False
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    def generations(self):
+        return self.error_log().count('resuming normal operations')
+
+    def wait_generation(self, before, restart=True):
+        """Returns self once a generation after `before` logs that it runs and
+        the port accepts (it accepts before post_config has logged). restart:
+        the parent was running already, so it must stay alive."""
+        end = time.time() + START_TIMEOUT
+        while time.time() < end:
+            if self.generations() > before and answers(self.port):
+                if restart:
+                    time.sleep(0.3)     # old children finish their current request
+                return self
+            if restart and not self.alive():
+                raise RuntimeError(f'httpd exited:\n{self.error_log()}')
+            time.sleep(0.05)
+        raise RuntimeError(f'httpd did not (re)start on {self.port}:\n{self.error_log()}')
+
+    def graceful(self):
+        """What `apachectl graceful` does: config test first, then signal."""
+        rc, out = self.check()
+        if rc != 0:
+            return rc, out
+        self.signal_graceful()
+        return 0, out
+
+    def signal_graceful(self):
+        """SIGUSR1 to the parent with no config test first (as `apache2 -k
+        graceful` and logrotate send it); returns once a new generation runs."""
+        before = self.generations()
+        os.kill(self.pid(), signal.SIGUSR1)
+        return self.wait_generation(before)
+
+    def stop(self):
+        pid = self.pid()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pid = None
+        end = time.time() + STOP_TIMEOUT
+        while pid and time.time() < end:
+            try:
+                os.kill(pid, 0)
+                time.sleep(0.05)
+            except ProcessLookupError:
+                break
+        while answers(self.port) and time.time() < end:
+            time.sleep(0.05)
+
+
+class Httpd(Apache):
+    """httpd with a generated config in a temp dir: the module list, loopback
+    port, pid file and log there, then `body`."""
+
     def __init__(self, body='', modules=None, gramex=True, extra_modules=()):
         self.dir = readable_tmpdir('gxtest-httpd-')
         self.port = free_port()
@@ -111,10 +275,6 @@ class Httpd:
         ])
         self.write(body)
 
-    @property
-    def url(self):
-        return f'http://127.0.0.1:{self.port}'
-
     def write(self, body):
         self.conf.write_text(self.head + '\n' + body + '\n')
 
@@ -124,95 +284,11 @@ class Httpd:
                              env=httpd_env())
         return out.returncode, out.stdout + out.stderr
 
-    def _answers(self):
-        try:
-            with socket.create_connection(('127.0.0.1', self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    def start(self):
-        rc, out = self.check()
-        assert rc == 0, f'apache2 -t failed:\n{out}'
+    def launch(self):
         subprocess.run([APACHE, '-f', str(self.conf), '-k', 'start'], check=True, env=httpd_env(),
                        capture_output=True)
-        end = time.time() + START_TIMEOUT
-        while time.time() < end:
-            # the port accepts before post_config has logged: wait for both
-            if self._answers() and 'resuming normal operations' in self.error_log():
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f'httpd did not answer on {self.port}:\n{self.error_log()}')
-
-    def pid(self):
-        try:
-            return int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def graceful(self):
-        """What `apachectl graceful` does: config test first, then signal."""
-        rc, out = self.check()
-        if rc != 0:
-            return rc, out
-        generation = self.error_log().count('resuming normal operations')
-        os.kill(self.pid(), signal.SIGUSR1)
-        end = time.time() + START_TIMEOUT
-        while time.time() < end:
-            if self.error_log().count('resuming normal operations') > generation:
-                time.sleep(0.3)     # old children finish their current request
-                return 0, out
-            time.sleep(0.05)
-        raise RuntimeError('graceful restart did not complete')
-
-    def stop(self):
-        pid = self.pid()
-        if pid:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pid = None
-        end = time.time() + STOP_TIMEOUT
-        while pid and time.time() < end:
-            try:
-                os.kill(pid, 0)
-                time.sleep(0.05)
-            except ProcessLookupError:
-                break
-        while self._answers() and time.time() < end:
-            time.sleep(0.05)
 
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def error_log(self):
-        try:
-            return self.errlog.read_text()
-        except OSError:
-            return ''
-
-
-def raw_get(port, target, headers=None):
-    """One HTTP/1.1 request with the target sent exactly as given (no client
-    normalisation of '..', '%2e', '//'). Returns (status, headers, body)."""
-    lines = [f'GET {target} HTTP/1.1', 'Host: 127.0.0.1', 'Connection: close']
-    for k, v in (headers or {}).items():
-        lines.append(f'{k}: {v}')
-    data = ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1')
-    with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
-        s.sendall(data)
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    raw = b''.join(chunks)
-    head, _, body = raw.partition(b'\r\n\r\n')
-    status_line, *hdr_lines = head.decode('latin-1').split('\r\n')
-    hdrs = {}
-    for line in hdr_lines:
-        k, _, v = line.partition(':')
-        hdrs[k.strip().lower()] = v.strip()
-    return int(status_line.split()[1]), hdrs, body

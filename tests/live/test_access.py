@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from access_util import BACKTRACK_MARKER, guarded_app_copy, raw_request
-from gxhttpd import Httpd, readable_tmpdir, write_tree
+from access_util import BACKTRACK_MARKER, guarded_app_copy
+from gxclients import raw_request
+from gxhttpd import readable_tmpdir, serving, write_tree
 
 # ---------------------------------------------------------------- fail closed
 
@@ -16,12 +17,8 @@ from gxhttpd import Httpd, readable_tmpdir, write_tree
 @pytest.fixture(scope='module')
 def guarded():
     app = guarded_app_copy()
-    h = Httpd(f'GramexConfig "{app}/gramex.yaml"')
-    try:
-        yield h.start(), app
-    finally:
-        h.cleanup()
-        shutil.rmtree(app.parent, ignore_errors=True)
+    with serving(f'GramexConfig "{app}/gramex.yaml"', app.parent) as h:
+        yield h, app
 
 
 def startup_output(h):
@@ -165,17 +162,23 @@ def test_site_dir_with_apache_config_warns_at_startup(vhost_site):
     assert r.status in (403, 404) and b'site notes' not in r.raw, r.status
 
 
+def httpd_conf_leaks(h, targets):
+    """The targets whose answer shows any of httpd.conf, as messages."""
+    bad = []
+    for target in targets:
+        r = raw_request(h.port, target)
+        if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
+            bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
+    return bad
+
+
 def test_main_config_in_the_run_directory_never_served(httpd):
     """GramexConfig pointing at a gramex.yaml beside httpd.conf itself."""
     h = httpd()
     write_tree(h.dir, {'gramex.yaml': 'url: {}\n', 'page.html': '<p>page</p>\n'})
     h.write(f'# {MAIN_MARK}\nGramexConfig "{h.dir}/gramex.yaml"\n')
     h.start()
-    bad = []
-    for target in config_spellings('httpd.conf'):
-        r = raw_request(h.port, target)
-        if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
-            bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
+    bad = httpd_conf_leaks(h, config_spellings('httpd.conf'))
     assert not bad, '\n'.join(bad)
 
 
@@ -189,11 +192,7 @@ def test_main_config_never_served_by_a_granted_named_route(httpd, app_dir):
     h.write(f'# {MAIN_MARK}\nGramexConfig "{app}/gramex.yaml"\n'
             f'<Directory "{h.dir}">\n  Require all granted\n</Directory>\n')
     h.start()
-    bad = []
-    for target in config_spellings('serverroot/httpd.conf'):
-        r = raw_request(h.port, target)
-        if MAIN_MARK.encode() in r.raw or b'LoadModule' in r.raw:
-            bad.append(f'{target!r} -> {r.status} LEAKS httpd.conf')
+    bad = httpd_conf_leaks(h, config_spellings('serverroot/httpd.conf'))
     assert not bad, '\n'.join(bad)
 
 
@@ -230,12 +229,8 @@ MAPPED_SECRETS = [b'GX-MAPPED-ADMIN-MARKER', b'GX-MAPPED-KEY-MARKER', b'root:']
 def mapped():
     root = readable_tmpdir('gxtest-mapped-')
     app = write_tree(root / 'app', MAPPED_APP)
-    h = Httpd(f'GramexConfig "{app}/gramex.yaml"')
-    try:
-        yield h.start()
-    finally:
-        h.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
+    with serving(f'GramexConfig "{app}/gramex.yaml"', root) as h:
+        yield h
 
 
 def test_mapped_path_from_the_query_works(mapped):

@@ -13,8 +13,8 @@ import shutil
 
 import pytest
 
-from access_util import raw_request
-from gxhttpd import Httpd, readable_tmpdir, write_tree
+from gxclients import listing, raw_request
+from gxhttpd import readable_tmpdir, serving, write_tree
 
 MARK = {name: f'GX-ADMIN-RULE-{name}-MARKER' for name in
         ['private', 'key', 'dirmatch', 'filesmatch', 'htaccess', 'location', 'ip', 'ssl',
@@ -118,13 +118,9 @@ def site():
     os.symlink(elsewhere / 'linked.txt', app / 'links' / 'elsewhere.txt')
     (app / 'links-ok').mkdir(mode=0o755)
     os.symlink(elsewhere / 'allowed.txt', app / 'links-ok' / 'elsewhere.txt')
-    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n' + admin_conf(app, granted),
-              extra_modules=['authz_host', 'socache_shmcb', 'ssl'])
-    try:
-        yield h.start(), app
-    finally:
-        h.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
+    with serving(f'GramexConfig "{app}/gramex.yaml"\n' + admin_conf(app, granted), root,
+                 extra_modules=['authz_host', 'socache_shmcb', 'ssl']) as h:
+        yield h, app
 
 
 def leaked(r):
@@ -291,5 +287,6 @@ def test_listing_hides_what_the_admin_denies(httpd, app_dir):
               f'<Directory "{app}/private">\n  Require all denied\n</Directory>\n'
               '<Files "*.key">\n  Require all denied\n</Files>\n').start()
     r = raw_request(h.port, '/list/')
-    assert r.status == 200 and b'public.txt' in r.body and b'open/' in r.body, r.body
+    assert r.status == 200, r.status
+    assert listing(r.body.decode()) == [('./open/', 'open/'), ('./public.txt', 'public.txt')], r.body
     assert b'server.key' not in r.body and b'private' not in r.body, r.body

@@ -8,16 +8,9 @@ import pytest
 import requests
 
 from debian_tree import DebianTree
-from test_proxy import backends  # noqa: F401  (fixture)
+from gxhttpd import PAGE_APP
 
-APP = """
-import: sub/gramex.yaml
-url:
-  page:
-    pattern: /$YAMLURL/page
-    handler: FileHandler
-    kwargs: {path: $YAMLPATH/page.html}
-"""
+APP = '\nimport: sub/gramex.yaml' + PAGE_APP
 SUB = """
 url:
   sub:

@@ -3,26 +3,15 @@
 config test first) with a broken gramex.yaml, or a SECRETS_URL that stopped
 answering, keeps the last good app serving, under a steady client load; the
 log and the status page say why; `apache2 -t` still fails on the file."""
-import os
-import signal
 import subprocess
 import threading
 import time
 
 import requests
 
-from gxhttpd import BUILD, START_TIMEOUT
+from gxhttpd import BUILD, PAGE_APP as GOOD, STATUS_PAGE as STATUS
 from test_secrets import BlobServer
 
-STATUS = ('<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n'
-          '</Location>')
-GOOD = """
-url:
-  page:
-    pattern: /$YAMLURL/page
-    handler: FileHandler
-    kwargs: {path: $YAMLPATH/page.html}
-"""
 BROKEN = GOOD + '  page:\n    pattern: dup\n'     # duplicate key: line 7
 
 
@@ -58,37 +47,16 @@ class Load:
         return self
 
 
-def raw_graceful(h):
-    """SIGUSR1 with no config test; waits for the new generation."""
-    before = h.error_log().count('resuming normal operations')
-    os.kill(h.pid(), signal.SIGUSR1)
-    end = time.time() + START_TIMEOUT
-    while time.time() < end:
-        if h.error_log().count('resuming normal operations') > before:
-            time.sleep(0.3)
-            return
-        time.sleep(0.05)
-    raise AssertionError(f'no new generation; is httpd alive?\n{h.error_log()}')
-
-
-def alive(h):
-    try:
-        os.kill(h.pid(), 0)
-        return True
-    except (ProcessLookupError, TypeError):
-        return False
-
-
 def test_broken_yaml_on_raw_graceful_keeps_last_good_app(httpd, app_dir):
     app = app_dir({'gramex.yaml': GOOD, 'page.html': 'v1\n'})
     h = httpd(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS).start()
     load = Load(f'{h.url}/page', 'v1\n')
     time.sleep(0.3)
     (app / 'gramex.yaml').write_text(BROKEN)
-    raw_graceful(h)
-    raw_graceful(h)             # and again: the kept config survives generations
+    h.signal_graceful()
+    h.signal_graceful()             # and again: the kept config survives generations
     load.finish()
-    assert alive(h)
+    assert h.alive()
     assert load.failures == [] and load.ok > 0, load.failures[:5]
     log = h.error_log()
     assert (f'GX0004: main server 127.0.0.1: the restart could not load {app}/gramex.yaml: '
@@ -104,7 +72,7 @@ def test_broken_yaml_on_raw_graceful_keeps_last_good_app(httpd, app_dir):
     # fixed: the next graceful loads the new app and the error is gone
     (app / 'page.html').write_text('v2\n')
     (app / 'gramex.yaml').write_text(GOOD)
-    raw_graceful(h)
+    h.signal_graceful()
     assert requests.get(f'{h.url}/page').text == 'v2\n'
     assert requests.get(f'{h.url}/gramex-status?json').json()['apps'][0]['reload_error'] is None
 
@@ -132,8 +100,8 @@ def test_new_broken_vhost_on_raw_graceful_is_closed_others_serve(httpd, app_dir)
   GramexConfig "{bad}/gramex.yaml"
 </VirtualHost>
 """)
-    raw_graceful(h)
-    assert alive(h)
+    h.signal_graceful()
+    assert h.alive()
     assert requests.get(f'{h.url}/page', headers={'Host': 'good.test'}).text == 'good\n'
     # nothing of the broken app, and not its DocumentRoot either (its gramex.yaml)
     for path in ['/page', '/gramex.yaml']:
@@ -157,10 +125,11 @@ def test_secrets_url_gone_without_cache_keeps_last_good_app(httpd, app_dir):
         assert requests.get(f'{h.url}/page').headers['X-Remote'] == 'remote-tok-777'
         load = Load(f'{h.url}/page', 'v1\n')
         server.stop()
-        (app / '.secrets.cache').unlink()       # and no cached copy to fall back on
-        raw_graceful(h)
+        for cache in (h.dir / 'gramex-secrets').iterdir():
+            cache.unlink()                      # and no cached copy to fall back on
+        h.signal_graceful()
         load.finish()
-        assert alive(h)
+        assert h.alive()
         assert load.failures == [] and load.ok > 0, load.failures[:5]
         assert requests.get(f'{h.url}/page').headers['X-Remote'] == 'remote-tok-777'
         assert 'GX0004' in h.error_log() and 'SECRETS_URL' in h.error_log()
@@ -180,25 +149,21 @@ def test_apache2_k_graceful_refuses_broken_yaml_and_keeps_running(httpd, app_dir
     assert out.returncode != 0
     assert f'gramex: error: {app}/gramex.yaml:7: found duplicate key (page)' in out.stderr
     assert 'a running Apache keeps serving what it serves' in out.stderr
-    assert alive(h) and requests.get(f'{h.url}/page').text == 'v1\n'
+    assert h.alive() and requests.get(f'{h.url}/page').text == 'v1\n'
     assert h.error_log().count('resuming normal operations') == 1     # no restart happened
 
 
-def test_kept_app_keeps_its_proxy_workers(httpd, app_dir):
+def test_kept_app_keeps_its_proxy_workers(httpd, app_dir, backends):
     """The kept app's ProxyHandler urls still preserve the Host header: their
     workers are defined from the kept config, not the unreadable file."""
-    from test_proxy import Backend
-    b = Backend()
-    try:
-        yaml = ("url:\n  api:\n    pattern: /$YAMLURL/api/(.*)\n    handler: ProxyHandler\n"
-                f"    kwargs: {{url: 'http://127.0.0.1:{b.port}/{{0}}'}}\n")
-        app = app_dir({'gramex.yaml': yaml})
-        h = httpd(f'GramexConfig "{app}/gramex.yaml"\n').start()
-        host = f'127.0.0.1:{h.port}'
-        assert requests.get(f'{h.url}/api/x').json()['headers']['Host'] == host
-        (app / 'gramex.yaml').write_text(yaml + '  api:\n    pattern: dup\n')
-        raw_graceful(h)
-        assert 'GX0004' in h.error_log()
-        assert requests.get(f'{h.url}/api/x').json()['headers']['Host'] == host
-    finally:
-        b.stop()
+    b = backends()
+    yaml = ("url:\n  api:\n    pattern: /$YAMLURL/api/(.*)\n    handler: ProxyHandler\n"
+            f"    kwargs: {{url: 'http://127.0.0.1:{b.port}/{{0}}'}}\n")
+    app = app_dir({'gramex.yaml': yaml})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n').start()
+    host = f'127.0.0.1:{h.port}'
+    assert requests.get(f'{h.url}/api/x').json()['headers']['Host'] == host
+    (app / 'gramex.yaml').write_text(yaml + '  api:\n    pattern: dup\n')
+    h.signal_graceful()
+    assert 'GX0004' in h.error_log()
+    assert requests.get(f'{h.url}/api/x').json()['headers']['Host'] == host

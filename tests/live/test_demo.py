@@ -1,35 +1,29 @@
 """The bundled demo app, served the way `./apxs-build.sh run` serves it."""
-import shutil
-
 import pytest
 import requests
 
-from gxhttpd import Httpd, REPO, readable_copy
+from gxhttpd import REPO, STATUS_PAGE, readable_copy, serving
+
+DEMO = REPO / 'demo'
 
 
 @pytest.fixture(scope='module')
 def demo():
     # a copy www-data can read, wherever the checkout lives
     app = readable_copy(REPO / 'demo', 'gxtest-demo-')
-    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n'
-              '<Location /gramex-status>\n SetHandler gramex-status\n Require all granted\n'
-              '</Location>')
-    try:
-        yield h.start()
-    finally:
-        h.cleanup()
-        shutil.rmtree(app.parent, ignore_errors=True)
+    with serving(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS_PAGE, app.parent) as h:
+        yield h
 
 
 def test_home_and_sub_apps(demo):
     r = requests.get(f'{demo.url}/')
-    assert r.status_code == 200 and 'mod_gramex demo' in r.text
+    assert r.status_code == 200 and r.text == (DEMO / 'index.html').read_text()
     assert r.headers['X-Demo'] == 'home' and r.headers['X-Frame-Options'] == 'SAMEORIGIN'
     assert 'Server' not in r.headers
     r = requests.get(f'{demo.url}/sales/')
-    assert 'Sales' in r.text and r.headers['X-App'] == 'sales'
+    assert r.text == (DEMO / 'sales' / 'index.html').read_text() and r.headers['X-App'] == 'sales'
     r = requests.get(f'{demo.url}/people/')
-    assert 'People' in r.text and r.headers['X-App'] == 'hr'
+    assert r.text == (DEMO / 'hr' / 'index.html').read_text() and r.headers['X-App'] == 'hr'
     assert requests.get(f'{demo.url}/people/static/hr.css').text == 'h1 { color: teal; }\n'
     # /hr/ is not the sub-app's mount: only the base `default` route serves it, as a file
     assert 'X-App' not in requests.get(f'{demo.url}/hr/').headers
@@ -38,7 +32,7 @@ def test_home_and_sub_apps(demo):
 @pytest.mark.parametrize('path', ['/static/app.js', '/static/data.json', '/static/style.css'])
 def test_allowed(demo, path):
     r = requests.get(demo.url + path)
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.content == (DEMO / path[1:]).read_bytes()
     assert r.headers['Cache-Control'] == 'public, max-age=3600'
 
 
@@ -52,7 +46,9 @@ def test_denied(demo, path):
 
 def test_error_page_and_python_route(demo):
     r = requests.get(f'{demo.url}/static/missing.html')
-    assert r.status_code == 404 and 'The demo has no such page' in r.text
-    assert requests.get(f'{demo.url}/hello').status_code == 503
+    assert r.status_code == 404 and r.text == (DEMO / '404.html').read_text()
+    r = requests.get(f'{demo.url}/hello')
+    assert (r.status_code, r.text) == (503, '503 Service Unavailable: hello needs a Gramex '
+                                            'process behind Apache (GramexUpstream is not set).\n')
     routes = requests.get(f'{demo.url}/gramex-status?json').json()['apps'][0]['routes']
     assert [r['name'] for r in routes][:2] == ['hr-static', 'hr-home']

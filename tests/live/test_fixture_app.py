@@ -13,19 +13,16 @@ import glob
 import http.client
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import websockets
 
-from gxhttpd import Httpd, free_port, readable_copy
+from gxbackends import ServerProcess
+from gxhttpd import REPO, Httpd, readable_copy
 
-REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / 'tests' / 'gramex' / 'fixture'
 REPLAY = REPO / 'tests' / 'gramex' / 'replay_upstream.py'
 RECORDING = json.loads((FIXTURE / 'expected.json').read_text())
@@ -43,30 +40,17 @@ def cases(select=lambda c: True, pending=PENDING):
             for c in CASES if select(c)]
 
 
-class Upstream:
+class Upstream(ServerProcess):
+    """replay_upstream.py: answers as the recording did, logs each request it gets to `log`."""
+
     def __init__(self, expected, log):
-        self.port = free_port()
         self.log = Path(log)
         self.log.write_text('')
-        self.proc = subprocess.Popen([sys.executable, str(REPLAY), str(self.port), str(expected),
-                                      str(self.log)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        end = time.time() + 10
-        while time.time() < end:
-            try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError('replay upstream did not start')
+        super().__init__(lambda port: [sys.executable, str(REPLAY), str(port), str(expected),
+                                       str(self.log)], 'replay upstream')
 
     def requests(self):
         return self.log.read_text().splitlines()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(10)
 
 
 @pytest.fixture(scope='module')
@@ -75,7 +59,7 @@ def served():
     ups = [Upstream(copy / 'expected.json', copy.parent / f'upstream{i}.log') for i in (1, 2)]
     h = Httpd('\n'.join([
         f'GramexApps "{copy}/gramexapps"',
-        f'GramexUpstream {" ".join(f"http://127.0.0.1:{u.port}" for u in ups)}',
+        f'GramexUpstream {" ".join(u.url for u in ups)}',
         f'GramexConfig "{copy}/app/gramex.yaml"',
     ]))
     try:
@@ -141,7 +125,7 @@ def test_websocket_through_balancer(served):
         return got
 
     assert asyncio.run(go()) == ws['exchange']
-    assert sum(u.requests().count(f'WS {ws["path"]}') for u in ups) >= 1
+    assert sum(u.requests().count(f'WS {ws["path"]}') for u in ups) == 1     # one upgrade, one side
 
 
 def test_bundled_app_loads_without_warning(served):

@@ -2,13 +2,11 @@
 inject. Every hostile value makes `apache2 -t` fail with file:line and the
 fix; what legal configs send reaches a raw socket backend, which records the
 bytes it receives, as exactly the headers written."""
-import socket
-import threading
-
 import pytest
 import requests
 
-from gxhttpd import raw_get
+from gxbackends import CannedBackend
+from gxclients import raw_request
 
 # url: on line 6, the request_headers entry on line 8
 APP = """url:
@@ -22,59 +20,10 @@ APP = """url:
 """
 
 
-class RawBackend:
-    """Accepts connections on 127.0.0.1, records each request's head (and
-    body, by Content-Length) as bytes, and answers 200 "ok"."""
-
-    def __init__(self):
-        self.srv = socket.socket()
-        self.srv.bind(('127.0.0.1', 0))
-        self.srv.listen(16)
-        self.srv.settimeout(0.2)
-        self.port = self.srv.getsockname()[1]
-        self.received = []
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return f'http://127.0.0.1:{self.port}'
-
-    def _serve(self):
-        while not self.done.is_set():
-            try:
-                conn, _ = self.srv.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(5)
-                data = b''
-                try:
-                    while b'\r\n\r\n' not in data:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
-                    self.received.append(data)
-                    conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n'
-                                 b'Connection: close\r\n\r\nok')
-                except OSError:
-                    pass
-
-    def header_lines(self, i=-1):
-        head = self.received[i].split(b'\r\n\r\n')[0]
-        return head.split(b'\r\n')
-
-    def stop(self):
-        self.done.set()
-        self.thread.join(5)
-        self.srv.close()
-
-
 @pytest.fixture
 def raw_backend():
-    b = RawBackend()
+    """Records the bytes of each request head httpd sends it; answers 200 "ok"."""
+    b = CannedBackend()
     yield b
     b.stop()
 
@@ -106,7 +55,7 @@ def test_control_characters_in_a_value_fail_config_test(httpd, app_dir, raw_back
     msg = refused(httpd, app, 8, 'request_headers.X-A', 'control character', 'one line',
                   shown.replace('\\', '\\\\'))
     assert '\r' not in msg and '\n' not in msg
-    assert raw_backend.received == []
+    assert raw_backend.requests == []
 
 
 def test_a_multi_line_value_fails_config_test(httpd, app_dir, raw_backend):
@@ -200,8 +149,8 @@ def test_what_legal_config_sends(httpd, app_dir, raw_backend):
         X-Pct: "a%0d%0aX-Injected: 4"
 """})
     h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
-    status, _, body = raw_get(h.port, '/p/a%0d%0aX-Injected:%201?q=%0D%0AX-Injected:%202')
-    assert (status, body) == (200, b'ok')
+    r = raw_request(h.port, '/p/a%0d%0aX-Injected:%201?q=%0D%0AX-Injected:%202')
+    assert (r.status, r.body) == (200, b'ok')
     lines = raw_backend.header_lines()
     assert lines[0] == (b'GET /a%0D%0AX-Injected:%201?d=x%0D%0AX-Injected%3A+3'
                         b'&q=%0D%0AX-Injected%3A+2 HTTP/1.1')

@@ -9,7 +9,6 @@ install into /usr/lib/apache2/modules and /etc/apache2/mods-available, run
 through a second Debian instance (/etc/apache2-gxtest) on a loopback port."""
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 import requests
 
 from debian_tree import DebianTree, sh
-from gxhttpd import REPO, free_port, readable_tmpdir, write_tree
+from gxhttpd import REPO, apxs_run, free_port, readable_tmpdir, write_tree
 
 APP = ('import: $GRAMEXPATH/deploy.yaml\n'
        'url:\n  hello:\n    pattern: /$YAMLURL/(.*)\n    handler: FileHandler\n'
@@ -98,26 +97,13 @@ def test_system_install_a2enmod_and_linked_app():
 def test_run_brings_mod_ssl_for_https_proxy_targets(app_dir):
     """`./apxs-build.sh run APP` on an app with an https:// ProxyHandler target:
     mod_ssl and SSLProxyEngine are in run's config, so the app is not refused."""
-    import signal
     app = app_dir({'index.html': 'hi\n', 'gramex.yaml': (
         "url:\n  ext:\n    pattern: /$YAMLURL/ext/(.*)\n    handler: ProxyHandler\n"
         "    kwargs: {url: 'https://127.0.0.1:9/{0}'}\n"
         "  page:\n    pattern: /$YAMLURL/\n    handler: FileHandler\n"
         "    kwargs: {path: $YAMLPATH/index.html}\n")})
-    port = free_port()
-    proc = subprocess.Popen([str(REPO / 'apxs-build.sh'), 'run', str(app), '--port', str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        end, r = time.time() + 60, None
-        while time.time() < end and r is None:
-            try:
-                r = requests.get(f'http://127.0.0.1:{port}/', timeout=2)
-            except requests.ConnectionError:
-                assert proc.poll() is None, proc.stdout.read()
-                time.sleep(0.2)
-        assert r is not None and r.text == 'hi\n'
+    with apxs_run(app) as port:
+        r = requests.get(f'http://127.0.0.1:{port}/', timeout=10)
+        assert (r.status_code, r.text) == (200, 'hi\n')
         # the TLS backend is down: mod_proxy answers, the url is not refused at config time
         assert requests.get(f'http://127.0.0.1:{port}/ext/x').status_code in (502, 503)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(20)

@@ -1,13 +1,12 @@
 """The status page answers "which url answers this path?" with the core's own
 decision (?match=/path; with ?json as JSON), the same one gramex-config match prints."""
 import json
-import shutil
 import subprocess
 
 import pytest
 import requests
 
-from gxhttpd import BUILD, REPO, Httpd, readable_tmpdir, write_tree
+from gxhttpd import BUILD, REPO, STATUS_PAGE, readable_tmpdir, serving, write_tree
 
 APP = {
     'gramex.yaml': 'url:\n'
@@ -22,13 +21,8 @@ APP = {
 @pytest.fixture(scope='module')
 def server():
     app = write_tree(readable_tmpdir('gxtest-match-'), APP)
-    h = Httpd(f'GramexConfig "{app}/gramex.yaml"\n'
-              '<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n</Location>')
-    try:
-        yield h.start(), app
-    finally:
-        h.cleanup()
-        shutil.rmtree(app, ignore_errors=True)
+    with serving(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS_PAGE, app) as h:
+        yield h, app
 
 
 def test_match_json_is_the_core_decision(server):

@@ -2,58 +2,13 @@
 real httpd to real Tornado backends on loopback."""
 import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 import websockets
 
-from gxhttpd import free_port
-
-HERE = Path(__file__).parent
-
-
-class Backend:
-    def __init__(self, name='backend'):
-        self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, str(HERE / 'backend.py'), str(self.port), name],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = time.time() + 10
-        while time.time() < end:
-            try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError('backend did not start')
-
-    @property
-    def url(self):
-        return f'http://127.0.0.1:{self.port}'
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(10)
-
-
-@pytest.fixture
-def backends():
-    made = []
-
-    def make(name='backend'):
-        b = Backend(name)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.stop()
+# Backend: the ws tests and bench/bench_proxy.py import it from here
+from gxbackends import Backend, CannedBackend  # noqa: F401
 
 
 def app_yaml(backend):
@@ -145,7 +100,7 @@ def test_upstream_routes(httpd, app_dir, backends):
     assert 'GramexUpstream' not in h.error_log()       # no 503 warnings with an upstream
     # a WebSocketHandler route answers plain requests as Gramex does
     r = requests.get(f'{h.url}/live')
-    assert r.status_code == 400 and 'Upgrade' in r.text
+    assert (r.status_code, r.text) == (400, 'Can "Upgrade" only to "WebSocket".')
 
 
 def test_balancer_sticky_and_failover(httpd, app_dir, backends):
@@ -216,8 +171,7 @@ def test_websocket_backend_dies(httpd, app_dir, backends):
     assert requests.get(f'{h.url}/gramex.yaml').status_code == 403   # httpd still serving
 
 
-def test_proxy_needs_mod_proxy(httpd, app_dir):
-    app = app_dir({'gramex.yaml': 'url: {}\n'})
+def test_proxy_needs_mod_proxy(httpd):
     h = httpd('GramexUpstream http://127.0.0.1:9', modules=['mpm_event', 'authz_core', 'mime'])
     rc, out = h.check()
     assert rc != 0 and 'a2enmod proxy_http' in out
@@ -319,55 +273,25 @@ def test_backend_failure_names_the_url(httpd, app_dir, backends):
     codes = [requests.get(f'{h.url}/api/x').status_code for _ in range(2)]
     assert set(codes) <= {502, 503}
     for code in set(codes):
-        assert logged(h, f'url api: backend {b.url}/x?fixed=1 failed with {code}')
-
-
-def logged(h, text, wait=10):
-    """The access-log phase (where GX0034 is written) ends after the client
-    has its answer: wait for the line rather than race it."""
-    end = time.time() + wait
-    while time.time() < end:
-        if text in h.error_log():
-            return True
-        time.sleep(0.1)
-    return False
+        assert h.logged(f'url api: backend {b.url}/x?fixed=1 failed with {code}')
 
 
 # A status line that is not HTTP/1 (b'HTTP/1.1 abc') is passed on by
 # mod_proxy_http as an HTTP/0.9 body with 200: not covered here.
 @pytest.mark.parametrize('garbage', [b'HTTP/1.1 200 OK\r\nno colon\r\n', b''])
 def test_backend_answering_garbage_is_502(httpd, app_dir, garbage):
-    import threading
-    srv = socket.socket()
-    srv.bind(('127.0.0.1', 0))
-    srv.listen(8)
-    srv.settimeout(0.5)
-    done = threading.Event()
-
-    def answer_garbage():
-        while not done.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            conn.recv(65536)
-            conn.sendall(garbage)
-            conn.close()
-    t = threading.Thread(target=answer_garbage, daemon=True)
-    t.start()
-    port = srv.getsockname()[1]
+    junk = CannedBackend(garbage)
+    port = junk.port
     app = app_dir({'gramex.yaml': f'url:\n  junk:\n    pattern: /junk/(.*)\n    handler: ProxyHandler\n'
                                   f'    kwargs: {{url: "http://127.0.0.1:{port}/{{0}}"}}\n'})
     try:
         h = httpd(f'GramexConfig "{app}/gramex.yaml"').start()
         r = requests.get(f'{h.url}/junk/x')
         assert r.status_code == 502
-        assert logged(h, f'url junk: backend http://127.0.0.1:{port}/x failed with 502')
-        assert requests.get(f'{h.url}/gramex.yaml').status_code in (403, 404)   # still serving
+        assert h.logged(f'url junk: backend http://127.0.0.1:{port}/x failed with 502')
+        assert requests.get(f'{h.url}/gramex.yaml').status_code == 403   # still serving
     finally:
-        done.set()
-        t.join(5)
-        srv.close()
+        junk.stop()
 
 
 def test_relative_proxy_url_goes_to_gramex(httpd, app_dir, backends):

@@ -2,7 +2,6 @@
 (tests/fixtures/resolution/*/expected.json, recorded with gramex-oracle)."""
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -1,6 +1,7 @@
 """Secrets end to end: blobs made at test time by Debian's python3-tornado
 with the call Gramex's secrets tool uses, read by gramex-secrets; and
 mod_gramex_secrets in a real httpd (values used, never served or logged)."""
+import hashlib
 import http.server
 import json
 import os
@@ -99,6 +100,10 @@ def test_export_round_trips(tmp_path):
     assert got == want
 
 
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 # ---- in httpd -----------------------------------------------------------------
 
 class BlobServer:
@@ -176,9 +181,12 @@ def test_secrets_in_httpd(secret_app):
     for value in ['hunter2-very-secret', 'remote-tok-777', 'k3y']:
         assert value not in status
         assert value not in h.error_log()
-    cache = app / '.secrets.cache'
-    assert cache.exists() and oct(cache.stat().st_mode & 0o777) == '0o600'
-    assert b'remote-tok-777' not in cache.read_bytes()
+    # the cache is in DefaultRuntimeDir (this httpd has no DefaultStateDir), never in the app
+    caches = list((h.dir / 'gramex-secrets').iterdir())
+    assert [c.name for c in caches] == [f'{sha256(f"{app}/.secrets.yaml")[:32]}.secrets.cache']
+    assert oct(caches[0].stat().st_mode & 0o777) == '0o600'
+    assert b'remote-tok-777' not in caches[0].read_bytes()
+    assert not (app / '.secrets.cache').exists()
 
     # the URL goes away: a reload keeps working from the cache, with a warning
     server.stop()

@@ -1,6 +1,7 @@
 """Secrets handled like key material (issue 11), the gramex-secrets CLI
 (issue 10) and relative file: URLs (issue 9 item 7), with real servers:
 an https server (a certificate made here) that redirects, and httpd."""
+import hashlib
 import http.server
 import os
 import ssl
@@ -270,22 +271,75 @@ def test_https_url_with_private_ca(httpd, app_dir, blobs, cert):
     assert requests.get(f'{h.url}/index.html').headers['X-Remote'] == 'over-tls'
 
 
+STATUS = '<Location /gramex-status>\nSetHandler gramex-status\nRequire all granted\n</Location>'
+
+
+def cache_name(app):
+    return hashlib.sha256(f'{app}/.secrets.yaml'.encode()).hexdigest()[:32] + '.secrets.cache'
+
+
+def url_app(app_dir, server):
+    return app_dir({'gramex.yaml': APP, 'index.html': 'hi\n',
+                    '.secrets.yaml': f'SECRETS_URL: {server.url}/blob\nSECRETS_KEY: k3y\n'})
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason='needs root to own the app dir as another user')
-def test_app_dir_of_another_user_gets_no_cache(httpd, app_dir, blobs):
-    """Apache runs as root: an app directory its owner controls is not
-    written into; the status page does not claim a cached copy was used."""
+def test_cache_in_runtime_dir_whoever_owns_the_app(httpd, app_dir, blobs):
+    """Apache runs as root: the cache goes to DefaultRuntimeDir/gramex-secrets
+    (made root's, 0711: www-data may stat, not list), never into the app
+    directory its owner controls; the status page names it; after the URL
+    goes, a restart uses it."""
     server = blobs(encrypt('REMOTE_TOKEN: fresh\n'))
-    app = app_dir({'gramex.yaml': APP, 'index.html': 'hi\n',
-                   '.secrets.yaml': f'SECRETS_URL: {server.url}/blob\nSECRETS_KEY: k3y\n'})
+    app = url_app(app_dir, server)
     os.chown(app, 65534, 65534)
-    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n<Location /gramex-status>\n'
-              'SetHandler gramex-status\nRequire all granted\n</Location>')
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n' + STATUS)
     h.start()
-    assert f'not writing the secrets cache {app}/.secrets.cache ({app} belongs to another ' \
-           'user (uid 65534), who could redirect a write made as root; set GramexSecretsCache' \
-           in h.error_log()
-    assert not (app / '.secrets.cache').exists()
+    state = h.dir / 'gramex-secrets'
+    assert state.stat().st_uid == 0 and oct(state.stat().st_mode & 0o777) == '0o711'
+    assert [c.name for c in state.iterdir()] == [cache_name(app)]
+    assert sorted(p.name for p in app.iterdir()) == ['.secrets.yaml', 'gramex.yaml', 'index.html']
+    assert 'not writing the secrets cache' not in h.error_log()
     assert requests.get(f'{h.url}/index.html').headers['X-Remote'] == 'fresh'
-    st = requests.get(f'{h.url}/gramex-status?json').json()
-    secrets = st['apps'][0]['secrets']
+    secrets = requests.get(f'{h.url}/gramex-status?json').json()['apps'][0]['secrets']
+    assert secrets['cache'] == str(state / cache_name(app)) and secrets['cache_present'] is True
+    server.stop()
+    rc, out = h.graceful()
+    assert rc == 0, out
+    assert requests.get(f'{h.url}/index.html').headers['X-Remote'] == 'fresh'
+    assert f'using the last good copy from {state / cache_name(app)}' in h.error_log()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to own the cache dir as another user')
+def test_cache_dir_of_another_user_gets_no_cache(httpd, app_dir, blobs, tmp_path):
+    """GramexSecretsCacheDir owned by another user: not written into (it
+    could swap the file for a link); the status page does not claim a copy."""
+    server = blobs(encrypt('REMOTE_TOKEN: fresh\n'))
+    app = url_app(app_dir, server)
+    theirs = tmp_path / 'theirs'
+    theirs.mkdir()
+    os.chown(theirs, 65534, 65534)
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexSecretsCacheDir "{theirs}"\n' + STATUS)
+    h.start()
+    assert f'not writing the secrets cache {theirs}/{cache_name(app)} ({theirs} belongs to ' \
+           'another user (uid 65534), who could redirect a write made as root; set ' \
+           'GramexSecretsCacheDir (or GramexSecretsCache) to a directory only root can write, ' \
+           'e.g. /var/cache/apache2/gramex-secrets); a later failure to fetch' in h.error_log()
+    assert list(theirs.iterdir()) == []
+    assert requests.get(f'{h.url}/index.html').headers['X-Remote'] == 'fresh'
+    secrets = requests.get(f'{h.url}/gramex-status?json').json()['apps'][0]['secrets']
+    assert secrets['cache'] == f'{theirs}/{cache_name(app)}'
     assert secrets['cache_present'] is False and secrets['note'] is None
+
+
+def test_cache_dir_made_private_when_missing(httpd, app_dir, blobs, tmp_path):
+    """GramexSecretsCacheDir (relative to ServerRoot) is made 0711 when missing."""
+    server = blobs(encrypt('REMOTE_TOKEN: fresh\n'))
+    app = url_app(app_dir, server)
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexSecretsCacheDir state-here\n')
+    h.start()
+    made = h.dir / 'state-here'
+    assert oct(made.stat().st_mode & 0o777) == '0o711' and made.stat().st_uid == os.geteuid()
+    cache = made / cache_name(app)
+    assert oct(cache.stat().st_mode & 0o777) == '0o600'
+    assert cache.read_text().startswith('gxs2.') and 'fresh' not in cache.read_text()
+    assert not (h.dir / 'gramex-secrets').exists()

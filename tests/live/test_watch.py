@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from gxhttpd import Httpd, readable_tmpdir, write_tree
+from gxhttpd import Httpd, readable_tmpdir, wait_until, write_tree
 
 WAIT = 20       # seconds: poll, settle, config test and graceful restart
 
@@ -20,12 +20,7 @@ def restarts(h):
 
 
 def wait_for(check, seconds=WAIT):
-    end = time.time() + seconds
-    while time.time() < end:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
+    return wait_until(check, seconds, 0.2)
 
 
 @pytest.fixture

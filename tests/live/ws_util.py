@@ -9,6 +9,9 @@ import threading
 import time
 from pathlib import Path
 
+from gxbackends import CannedBackend
+from gxclients import read_all, read_head
+
 # one child, so that per-child figures (fds, RSS, cap) are the server's
 ONE_CHILD = """<IfModule mpm_event_module>
     StartServers 1
@@ -37,27 +40,13 @@ def raw_upgrade(port, path, origin=None, timeout=10):
     """Send an upgrade; return (socket, head bytes, bytes after the head)."""
     s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
     s.sendall(upgrade_request(path, origin))
-    data = b''
-    while b'\r\n\r\n' not in data:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    head, _, rest = data.partition(b'\r\n\r\n')
+    head, _, rest = read_head(s).partition(b'\r\n\r\n')
     return s, head, rest
 
 
 def read_to_close(s, first=b''):
-    data = first
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
+    """All s sends until it closes or resets (a tunnel may end either way)."""
+    return read_all(s, first, reset_ends=True)
 
 
 def masked_frame(payload, opcode=0x2):
@@ -74,45 +63,9 @@ def masked_frame(payload, opcode=0x2):
     return head + mask + body
 
 
-class ScriptedBackend:
-    """A backend that answers every request with `answer` (bytes), then
-    closes: for non-101 answers to the upgrade."""
-
-    def __init__(self, answer):
-        self.answer = answer
-        self.sock = socket.socket()
-        self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.requests = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            data = b''
-            while b'\r\n\r\n' not in data:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            self.requests.append(data)
-            c.sendall(self.answer)
-            c.close()
-
-    def stop(self):
-        # wake the accept() before closing: a thread still inside accept()
-        # when the fd number is reused took the next test's connections
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.thread.join(5)
-        self.sock.close()
+# answers every request with the bytes it is given, then closes: non-101
+# answers to the upgrade; `requests` holds the request heads it got
+ScriptedBackend = CannedBackend
 
 
 def children(parent):
@@ -150,8 +103,9 @@ def totals(parent):
     return len(pids), threads, rss, fds
 
 
-def accept_key():
-    return base64.b64encode(hashlib.sha1((KEY + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+def accept_key(key=KEY):
+    """The Sec-WebSocket-Accept that answers Sec-WebSocket-Key `key` (RFC 6455 4.2.2)."""
+    return base64.b64encode(hashlib.sha1((key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
                                          .encode()).digest()).decode()
 
 
@@ -159,9 +113,7 @@ def _accept_for(request):
     for line in request.split(b'\r\n'):
         k, _, v = line.partition(b':')
         if k.strip().lower() == b'sec-websocket-key':
-            key = v.strip().decode()
-            return base64.b64encode(hashlib.sha1((key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
-                                                 .encode()).digest()).decode()
+            return accept_key(v.strip().decode())
     return ''
 
 
@@ -187,9 +139,7 @@ class StuckBackend:
         except OSError:
             return
         self.conns.append(c)
-        data = b''
-        while b'\r\n\r\n' not in data:
-            data += c.recv(65536)
+        data = read_head(c)
         c.sendall(('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
                    f'Connection: Upgrade\r\nSec-WebSocket-Accept: {_accept_for(data)}\r\n\r\n')
                   .encode())

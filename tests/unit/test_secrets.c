@@ -6,9 +6,12 @@
 #include "gx_sec_codec.h"
 #include "gx_sec_load.h"
 #include "gx_json.h"
+#include "gx_secrets_abi.h"
+#include "gx_yaml.h"
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include "gx_sec_wipe.h"
+#include "gx_sec_cache.h"
 #include <curl/curl.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -404,7 +407,9 @@ static void cache_links(apr_pool_t *p)
         d = gx_diags_make(p);
         CHECK(gx_secrets_load(p, at(p, "link.yaml"), &o, d, ns) != NULL);
         CHECK(d->items->nelts == 2 && strstr(gx_diag_format(p, &APR_ARRAY_IDX(d->items, 1, gx_diag)),
-                                             "is writable by other users; set GramexSecretsCache"));
+                                             "is writable by other users; set "
+                                             "GramexSecretsCacheDir (or GramexSecretsCache) to "
+                                             "a directory only root can write"));
         CHECK(access(at(p, "other/.secrets.cache"), F_OK) != 0);
         CHECK_INT(chmod(at(p, "other"), 01777), 0);
         d = gx_diags_make(p);
@@ -441,6 +446,172 @@ static void curl_protocols(apr_pool_t *p)
     }
 }
 
+/* GramexSecretsCacheDir: one cache per secrets file, named by its path's
+ * hash, in a directory made (0711) when missing; a second file with its
+ * own URL gets its own cache; the cache is the fallback */
+static void cache_dir(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 4, sizeof(const char *));
+    gx_secrets_opts o = {0};
+    const char *payload = "{\"C\": \"cached\"}", *c1, *c2;
+    char *blob = gx_signed_encode(p, "K", payload, strlen(payload), apr_time_now());
+    struct stat st;
+    gx_node *v;
+    CHECK_STR(gx_sec_cache_path(p, "/state", "/srv/app/.secrets.yaml"),
+              "/state/fcf6a88109ce0e4eaed84354cefd6058.secrets.cache");
+    put(p, "cd-blob.txt", blob);
+    put(p, "cd1.yaml", "SECRETS_URL: file:cd-blob.txt\nSECRETS_KEY: K\n");
+    put(p, "cd2.yaml", "SECRETS_URL: file:cd-blob.txt\nSECRETS_KEY: K\n");
+    o.cache_dir = at(p, "state");
+    c1 = gx_sec_cache_path(p, o.cache_dir, at(p, "cd1.yaml"));
+    c2 = gx_sec_cache_path(p, o.cache_dir, at(p, "cd2.yaml"));
+    CHECK(strcmp(c1, c2) != 0);
+    CHECK(gx_secrets_load(p, at(p, "cd1.yaml"), &o, d, ns) != NULL);
+    CHECK(gx_secrets_load(p, at(p, "cd2.yaml"), &o, d, ns) != NULL);
+    CHECK(stat(at(p, "state"), &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK_INT(st.st_mode & 0777, 0711);
+    CHECK(lstat(c1, &st) == 0 && S_ISREG(st.st_mode));
+    CHECK_INT(st.st_mode & 0777, 0600);
+    CHECK(access(c2, F_OK) == 0);
+    CHECK(access(at(p, ".secrets.cache"), F_OK) != 0);     /* nothing beside the file */
+    CHECK_STR(APR_ARRAY_IDX(ns, 1, const char *), c1);
+    /* the URL gone: the cache in the directory is the fallback */
+    apr_file_remove(at(p, "cd-blob.txt"), p);
+    d = gx_diags_make(p);
+    v = gx_secrets_load(p, at(p, "cd1.yaml"), &o, d, ns);
+    CHECK(v && !strcmp(gx_map_get(v, "C")->str, "cached"));
+    CHECK(strstr(gx_diag_format(p, &APR_ARRAY_IDX(d->items, 0, gx_diag)),
+                 apr_psprintf(p, "using the last good copy from %s", c1)) != NULL);
+    apr_file_remove(c1, p);
+    apr_file_remove(c2, p);
+    apr_dir_remove(at(p, "state"), p);
+    apr_file_remove(at(p, "cd1.yaml"), p);
+    apr_file_remove(at(p, "cd2.yaml"), p);
+}
+
+/* ---- the data mod_gramex_secrets hands mod_gramex (gx_secrets_abi.h) ---- */
+
+static gx_node *yaml(apr_pool_t *p, const char *text)
+{
+    gx_node *doc = NULL;
+    gx_yaml_parse_string(p, text, strlen(text), "/app/.secrets.yaml", 0, &doc, gx_diags_make(p));
+    return doc;
+}
+
+/* every type, nesting and non-string keys come back as they went, with
+ * their file:line; messages and never_serve paths too */
+static void abi_round_trip(apr_pool_t *p)
+{
+    static const char text[] = "S: 'a: b'\nI: 0x1F\nF: 1.50\nB: yes\nN:\nD: 2020-01-02\n"
+                               "L: [1, [x], {k: v}]\nM: {404: e, 1.5: f}\nE: {}\n";
+    gx_node *vars = yaml(p, text), *back;
+    gx_diags *d = gx_diags_make(p), *d2 = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 2, sizeof(const char *));
+    apr_array_header_t *ns2 = apr_array_make(p, 2, sizeof(const char *));
+    gx_secrets_result *r;
+    APR_ARRAY_PUSH(ns, const char *) = "/app/.secrets.yaml";
+    gx_diag_add(d, GX_WARN, "/app/.secrets.yaml", 3, "only signed");
+    r = gx_secrets_export(p, vars, d, ns);
+    CHECK_INT(r->abi_version, GX_SECRETS_ABI_VERSION);
+    CHECK(r->ok);
+    back = gx_secrets_import(p, r, "/app/gramex.yaml", d2, ns2);
+    CHECK(back != NULL);
+    CHECK_STR(gx_json_string(p, back, -1, NULL), gx_json_string(p, vars, -1, NULL));
+    CHECK_INT(gx_map_get(back, "I")->i, 31);
+    CHECK_STR(gx_map_get(back, "I")->str, gx_map_get(vars, "I")->str);
+    CHECK_INT(gx_map_get(back, "F")->type, GX_FLOAT);
+    CHECK(gx_map_get(back, "F")->f == 1.5);
+    CHECK_INT(gx_map_get(back, "B")->type, GX_BOOL);
+    CHECK_INT(gx_map_get(back, "D")->type, GX_DATE);
+    CHECK_INT(gx_map_get(back, "N")->type, GX_NULL);
+    CHECK_INT(gx_map_get(back, "M")->keys[0]->type, GX_INT);
+    CHECK_INT(gx_map_get(back, "E")->n, 0);
+    CHECK_INT(gx_map_get(back, "L")->line, 7);
+    CHECK_STR(gx_map_get(back, "L")->file, "/app/.secrets.yaml");
+    CHECK_INT(d2->warnings, 1);
+    CHECK_INT(d2->errors, 0);
+    CHECK_STR(gx_diag_format(p, &APR_ARRAY_IDX(d2->items, 0, gx_diag)),
+              "/app/.secrets.yaml:3: only signed");
+    CHECK_INT(ns2->nelts, 1);
+    CHECK_STR(APR_ARRAY_IDX(ns2, 0, const char *), "/app/.secrets.yaml");
+}
+
+/* a load that failed crosses as not ok, with its errors; the app is refused */
+static void abi_failed_load(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p), *d2 = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 2, sizeof(const char *));
+    gx_secrets_result *r;
+    gx_diag_add(d, GX_ERROR, "/app/.secrets.yaml", 2, "must be a YAML mapping");
+    r = gx_secrets_export(p, NULL, d, ns);
+    CHECK(!r->ok);
+    CHECK(gx_secrets_import(p, r, "/app/gramex.yaml", d2, ns) == NULL);
+    CHECK_STR(gx_diags_first_error(p, d2), "/app/.secrets.yaml:2: must be a YAML mapping");
+    /* not ok and no reason given: still an error */
+    r->nmessages = 0;
+    d2 = gx_diags_make(p);
+    CHECK(gx_secrets_import(p, r, "/app/gramex.yaml", d2, ns) == NULL);
+    CHECK_INT(d2->errors, 1);
+}
+
+/* another version, or none: an error naming both versions, no secrets */
+static void abi_mismatch(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 2, sizeof(const char *));
+    gx_secrets_result *r = gx_secrets_export(p, yaml(p, "A: 1\n"), d, ns);
+    const char *e;
+    r->abi_version = GX_SECRETS_ABI_VERSION + 1;
+    CHECK(gx_secrets_import(p, r, "/app/gramex.yaml", d, ns) == NULL);
+    e = gx_diags_first_error(p, d);
+    CHECK(e && !strncmp(e, "/app/gramex.yaml: mod_gramex_secrets answers with secrets ABI ", 62));
+    CHECK(e && strstr(e, apr_psprintf(p, "ABI %d and mod_gramex reads secrets ABI %d,",
+                                      GX_SECRETS_ABI_VERSION + 1, GX_SECRETS_ABI_VERSION)));
+    CHECK(e && strstr(e, "the app is not loaded; install mod_gramex and mod_gramex_secrets "
+                         "from the same build"));
+    d = gx_diags_make(p);
+    CHECK(gx_secrets_import(p, NULL, "/app/gramex.yaml", d, ns) == NULL);
+    e = gx_diags_first_error(p, d);
+    CHECK(e && strstr(e, apr_psprintf(p, "(secrets ABI 0) and mod_gramex needs secrets ABI %d",
+                                      GX_SECRETS_ABI_VERSION)));
+    CHECK_INT(ns->nelts, 0);
+}
+
+/* counts past the end, unknown types, scalars without text: refused */
+static void abi_malformed(apr_pool_t *p)
+{
+    gx_diags *d = gx_diags_make(p);
+    apr_array_header_t *ns = apr_array_make(p, 2, sizeof(const char *));
+    gx_secrets_result *r = gx_secrets_export(p, yaml(p, "A: [1, 2]\nB: x\n"), d, ns);
+    gx_secrets_value *v = (gx_secrets_value *)r->values;
+    int n = r->nvalues;
+    CHECK_INT(n, 7);
+    CHECK(gx_secrets_import(p, r, "/a", d, ns) != NULL);
+    v[2].count = 3;                                     /* the list claims more items */
+    CHECK(gx_secrets_import(p, r, "/a", d, ns) == NULL);
+    CHECK(strstr(gx_diags_first_error(p, d), "not a well-formed mapping") != NULL);
+    v[2].count = 2;
+    v[3].type = 99;
+    CHECK(gx_secrets_import(p, r, "/a", d = gx_diags_make(p), ns) == NULL);
+    v[3].type = GX_SV_INT;
+    v[6].text = NULL;
+    CHECK(gx_secrets_import(p, r, "/a", d = gx_diags_make(p), ns) == NULL);
+    v[6].text = "x";
+    r->nvalues = n - 1;                                 /* truncated */
+    CHECK(gx_secrets_import(p, r, "/a", d = gx_diags_make(p), ns) == NULL);
+    r->nvalues = n;
+    v[0].type = GX_SV_LIST;                             /* not a mapping */
+    CHECK(gx_secrets_import(p, r, "/a", d = gx_diags_make(p), ns) == NULL);
+    v[0].type = GX_SV_MAP;
+    v[0].count = 1;                                     /* values left over */
+    CHECK(gx_secrets_import(p, r, "/a", d = gx_diags_make(p), ns) == NULL);
+    v[0].count = -1;
+    CHECK(gx_secrets_import(p, r, "/a", d = gx_diags_make(p), ns) == NULL);
+    v[0].count = 2;
+    CHECK(gx_secrets_import(p, r, "/a", d = gx_diags_make(p), ns) != NULL);
+}
+
 TEST_MAIN_BEGIN
     apr_pool_t *p;
     char *tmp;
@@ -466,7 +637,12 @@ TEST_MAIN_BEGIN
     RUN(once_per_memo);
     RUN(wiped);
     RUN(cache_links);
+    RUN(cache_dir);
     RUN(curl_protocols);
+    RUN(abi_round_trip);
+    RUN(abi_failed_load);
+    RUN(abi_mismatch);
+    RUN(abi_malformed);
     {
         static const char *const names[] = {".secrets.yaml", "team-a.yaml", "bad.yaml",
                                             ".secrets.cache", ".secrets.cache.tmp", NULL};
