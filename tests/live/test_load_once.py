@@ -7,8 +7,6 @@ import re
 
 import requests
 
-from test_proxy import backends  # noqa: F401  (fixture)
-
 APP = """
 url:
   page:
