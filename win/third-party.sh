@@ -38,7 +38,7 @@ fetch_sources() {
 # toolchain) and the exact source versions.
 prefix_key() {
   { cat "$ROOT/win/third-party.sh" "$ROOT"/win/patch-*.sh "$TOOLCHAIN"
-    (cd "$CACHE/src" && ls ./*.orig.tar.*); } | sha256sum | cut -c1-16
+    ls "$CACHE/src"/*.orig.tar.*; } | sha256sum | cut -c1-16
 }
 
 # unpack NAME: a fresh copy of the upstream tree under $CACHE/work, echoed.
