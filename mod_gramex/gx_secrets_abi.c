@@ -38,8 +38,10 @@ static void put(gx_secrets_value *out, int *at, const gx_node *n)
         return;
     }
     v->type = sv_type(n->type);
-    v->i = n->i;
-    v->f = n->f;
+    if (n->type == GX_FLOAT)
+        v->f = n->f;
+    else if (n->type == GX_INT || n->type == GX_BOOL)
+        v->i = n->i;
     v->file = n->file;
     v->line = n->line;
     if (n->type != GX_MAP && n->type != GX_LIST) {
@@ -112,8 +114,10 @@ static gx_node *take(apr_pool_t *p, const gx_secrets_result *r, int *at, int dep
     if (v->type < GX_SV_NULL || v->type > GX_SV_LIST || v->count < 0)
         return NULL;
     n = gx_node_new(p, node_type(v->type), v->file, v->line);
-    n->i = v->i;
-    n->f = v->f;
+    if (n->type == GX_FLOAT)        /* i and f may share storage in gx_node */
+        n->f = v->f;
+    else if (n->type == GX_INT || n->type == GX_BOOL)
+        n->i = v->i;
     if (n->type != GX_MAP && n->type != GX_LIST) {
         if (!v->text || v->count)
             return NULL;

@@ -523,6 +523,7 @@ static void abi_round_trip(apr_pool_t *p)
     CHECK_INT(gx_map_get(back, "F")->type, GX_FLOAT);
     CHECK(gx_map_get(back, "F")->f == 1.5);
     CHECK_INT(gx_map_get(back, "B")->type, GX_BOOL);
+    CHECK_INT(gx_map_get(back, "B")->i, 1);
     CHECK_INT(gx_map_get(back, "D")->type, GX_DATE);
     CHECK_INT(gx_map_get(back, "N")->type, GX_NULL);
     CHECK_INT(gx_map_get(back, "M")->keys[0]->type, GX_INT);
