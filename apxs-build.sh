@@ -143,6 +143,7 @@ installed_files() {
     echo "$BUILD/mod_${m}.so $MODDIR/mod_${m}.so 644"
     echo "$ROOT/conf/${m}.load $ETC/mods-available/${m}.load 644"
   done
+  echo "$ROOT/conf/gramex_secrets.conf $ETC/mods-available/gramex_secrets.conf 644"
   echo "$ROOT/conf/gramex.load $ETC/mods-available/gramex.load 644"
   echo "$ROOT/conf/gramex.conf $ETC/mods-available/gramex.conf 644"
   echo "$ROOT/conf/gramex-websockets.conf $ETC/conf-available/gramex-websockets.conf 644"
@@ -162,7 +163,8 @@ install_all() {
     [ -f "$src" ] || continue
     install -d "$(dirname "$dst")"
     if [ -n "$DEST_ROOT" ] && { [[ "$dst" == *.load ]] || [[ "$dst" == *.conf ]]; }; then
-      sed -e "s#/usr/lib/apache2/modules/#$MODDIR/#" -e "s#$GRAMEXPATH_INSTALL#$GPATH#" "$src" > "$dst"
+      sed -e "s#/usr/lib/apache2/modules/#$MODDIR/#" -e "s#$GRAMEXPATH_INSTALL#$GPATH#" \
+          -e "s# /var/cache/apache2/# $DEST_ROOT/var/cache/apache2/#" "$src" > "$dst"
       chmod "$mode" "$dst"
     else
       install -m "$mode" "$src" "$dst"

@@ -35,6 +35,9 @@ def test_install_into_private_tree_and_serve(app_dir):
         t.a2('a2enmod', 'gramex', 'gramex_secrets')
         for dep in ['proxy', 'proxy_http', 'headers', 'deflate', 'gramex']:
             assert (t.conf / 'mods-enabled' / f'{dep}.load').exists(), dep
+        # the SECRETS_URL cache survives reboots: /var/cache, not the module's /run default
+        secrets_conf = (t.conf / 'mods-enabled' / 'gramex_secrets.conf').read_text()
+        assert f'  GramexSecretsCacheDir {t.root}/var/cache/apache2/gramex-secrets\n' in secrets_conf
         t.vhost('gxapp')
         (t.conf / 'sites-available' / 'gxapp.gramex.yaml').symlink_to(app / 'gramex.yaml')
         t.start()
