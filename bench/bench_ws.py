@@ -32,7 +32,7 @@ from bench import BUILD, NGINX, REPO, Apache, Nginx, world_readable_tmp  # noqa:
 FDS = resource.getrlimit(resource.RLIMIT_NOFILE)[1]     # the hard limit; servers inherit it
 CONNECT_TIMEOUT = 60    # per WebSocket
 OPEN_TIMEOUT = 600      # for all of one count
-PARALLEL = 200          # handshakes in flight
+PARALLEL = 64           # handshakes in flight (a reconnect storm; see RESULTS.md)
 GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
 # the reference's MPM settings for ProxyPass (a thread per WebSocket)
@@ -385,8 +385,8 @@ def main():
     out = ['## 6. WebSockets held idle\n',
            'Made by bench/bench_ws.py in one run: the same raw-socket echo backend behind '
            'each server; totals of the server\'s processes from /proc while every WebSocket '
-           'is open; "KB per tunnel" is the RSS added over the server after one tunnel, '
-           'divided by the count. ProxyPass uses the reference\'s MPM settings (ServerLimit '
+           f'is open ({PARALLEL} handshakes in flight while opening); "KB per tunnel" is the '
+           'RSS added over the server after one tunnel, divided by the count. ProxyPass uses the reference\'s MPM settings (ServerLimit '
            '200, 64 threads a child, MaxSpareThreads 12800); mod_gramex_ws uses '
            'conf/gramex-websockets.conf as shipped (32 threads a child).\n']
     backend = Backend()

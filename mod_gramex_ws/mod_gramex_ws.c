@@ -7,8 +7,8 @@
  * With GramexWebSocketAsync On (the default; event MPM only) this module
  * runs the handshake itself through mod_proxy's backend functions and, after
  * the 101, frees the worker thread: ws_handshake.c, ws_tunnel.c. Otherwise
- * (Off, HTTP/2, other MPMs, TLS backends) mod_proxy_http's tunnel holds a
- * thread per WebSocket, as before.
+ * (Off, HTTP/2, other MPMs) mod_proxy_http's tunnel holds a thread per
+ * WebSocket, as before.
  *
  * GramexWebSocketTimeout raises the idle timeout for these requests only (the
  * client socket's timeout; a tunnel closes after the larger of the client's

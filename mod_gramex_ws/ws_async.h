@@ -19,7 +19,6 @@
 #pragma weak ap_proxy_acquire_connection
 #pragma weak ap_proxy_determine_connection
 #pragma weak ap_proxy_connect_backend
-#pragma weak ap_proxy_connection_create_ex
 #pragma weak ap_proxy_release_connection
 #pragma weak ap_proxy_worker_can_upgrade
 #pragma weak ap_proxy_ssl_engine

@@ -1,6 +1,6 @@
 /* The WebSocket handshake, on a worker thread, through mod_proxy's backend
- * handling (workers, balancer members, TLS to the backend, ProxyPreserveHost,
- * X-Forwarded-*). A 101 hands the connection to the tunnel thread
+ * handling (workers, balancer members, ProxyPreserveHost, X-Forwarded-*) and
+ * mod_ssl's proxy TLS (wss:// targets, https:// members). A 101 hands the connection to the tunnel thread
  * (SUSPENDED); any other answer is relayed as the backend sent it. */
 #include "ws_async.h"
 #include "http_core.h"
@@ -169,14 +169,18 @@ static apr_status_t close_socket(void *sock)
 }
 
 /* The tunnel's own backend connection: a dup of mod_proxy's socket in the
- * client connection's pool, with only the core filters. mod_proxy's
- * connection goes back to its pool (closed) at once: a worker's pool has
- * ThreadsPerChild connections, far fewer than the tunnels a child holds. */
-static conn_rec *own_backend(conn_rec *c, proxy_conn_rec *be)
+ * client connection's pool, set up as mod_proxy sets up its own (TLS with the
+ * request's SSLProxy* settings and SNI, the modules' pre_connection hooks),
+ * before the upgrade is sent, so that a TLS session lives on the connection
+ * the tunnel keeps. mod_proxy's connection goes back to its pool (closed) at
+ * once: a worker's pool has ThreadsPerChild connections, far fewer than the
+ * tunnels a child holds. */
+static conn_rec *own_backend(request_rec *r, proxy_conn_rec *be)
 {
+    conn_rec *c = r->connection, *bc;
     apr_os_sock_t fd, copy;
     apr_socket_t *sock = NULL;
-    conn_rec *bc;
+    apr_interval_time_t timeout = 0;
     int rc;
 #if APR_HAVE_UNISTD_H
     if (apr_os_sock_get(&fd, be->sock) != APR_SUCCESS || (copy = dup(fd)) < 0)
@@ -186,21 +190,30 @@ static conn_rec *own_backend(conn_rec *c, proxy_conn_rec *be)
         return NULL;
     }
 #else
-    (void)fd; (void)copy; (void)be;
+    (void)fd; (void)copy; (void)be; (void)rc; (void)timeout;
     return NULL;        /* no async tunnels here: the event MPM is Unix-only */
 #endif
     apr_pool_cleanup_register(c->pool, sock, close_socket, apr_pool_cleanup_null);
-    /* as mod_proxy sets up its backend connections: no TLS, the modules'
-     * pre_connection hooks (core filters, logio's counters) */
     bc = ap_run_create_connection(c->pool, c->base_server, sock, 0, NULL, c->bucket_alloc);
     if (!bc)
         return NULL;
-    ap_proxy_ssl_engine(bc, NULL, 0);
+    if (!be->is_ssl)
+        ap_proxy_ssl_engine(bc, NULL, 0);
+    else if (!ap_proxy_ssl_engine(bc, r->per_dir_config, 1)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "GX0044: url %s: TLS to the backend needs "
+                      "mod_ssl and SSLProxyEngine On in this server",
+                      apr_table_get(r->notes, "gramex-url"));
+        return NULL;
+    }
+    else if (be->ssl_hostname)
+        apr_table_setn(bc->notes, "proxy-request-hostname", be->ssl_hostname);
+    /* core_pre_connection sets the server's Timeout: keep the worker's */
+    apr_socket_timeout_get(be->sock, &timeout);
     rc = ap_run_pre_connection(bc, sock);
     if (rc != OK && rc != DONE)
         return NULL;
+    apr_socket_timeout_set(sock, timeout);
     remove_filter_named(bc->input_filters, "reqtimeout", 0);
-    apr_socket_timeout_set(sock, 0);
     return bc;
 }
 
@@ -228,10 +241,10 @@ static char *drain_backend(request_rec *r, conn_rec *bc, apr_bucket_brigade *bb,
     return more;
 }
 
-static int handshake(request_rec *r, proxy_conn_rec *be, proxy_worker *worker,
+static int handshake(request_rec *r, proxy_conn_rec *be, conn_rec *bc, proxy_worker *worker,
                      proxy_server_conf *conf, apr_uri_t *uri, char *url, char *portstr)
 {
-    conn_rec *c = r->connection, *bc = be->connection;
+    conn_rec *c = r->connection;
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, bc->bucket_alloc);
     char *old_cl = NULL, *old_te = NULL, *buf, *tail;
     const char *end;
@@ -289,13 +302,9 @@ static int handshake(request_rec *r, proxy_conn_rec *be, proxy_worker *worker,
     apr_socket_timeout_get(be->sock, &bt);
     remove_filter_named(c->input_filters, "reqtimeout", 0);
     remove_filter_named(c->output_filters, "ssl/tls coalescing filter", 1);
+    remove_filter_named(bc->output_filters, "ssl/tls coalescing filter", 1);
     apr_socket_timeout_set(ap_get_conn_socket(c), 0);
-    if (!(bc = own_backend(c, be))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "GX0044: url %s: cannot take over the "
-                      "backend connection", apr_table_get(r->notes, "gramex-url"));
-        c->aborted = 1;
-        return DONE;
-    }
+    apr_socket_timeout_set(ap_get_conn_socket(bc), 0);
     ap_set_module_config(c->conn_config, &gramex_ws_module,
                          ws_tunnel_make(c, bc, ct > bt ? ct : bt));
     ap_run_log_transaction(r);  /* the tunnel outlives the request's logging */
@@ -315,26 +324,29 @@ int ws_scheme_handler(request_rec *r, proxy_worker *worker, proxy_server_conf *c
     char portstr[32];
     char *locurl = url;
     apr_uri_t *uri;
-    int status;
+    conn_rec *bc = NULL;
+    int status, tls;
 
     /* the balancer has already turned r->filename into its member's URL */
     const char *up = apr_table_get(r->headers_in, "Upgrade");
     if (!async_connection(r) || r->proxyreq != PROXYREQ_REVERSE || !up
         || ap_cstr_casecmp(up, "websocket") || !apr_table_get(r->notes, "gramex-url"))
         return DECLINED;
-    /* TLS to the backend lives in mod_proxy's pooled connection, which the
-     * tunnel cannot keep: those go to mod_proxy_http's tunnel */
-    if (ap_cstr_casecmpn(url, "ws:", 3) && ap_cstr_casecmpn(url, "http:", 5))
+    if (!ap_cstr_casecmpn(url, "ws:", 3) || !ap_cstr_casecmpn(url, "http:", 5))
+        tls = 0;
+    else if (!ap_cstr_casecmpn(url, "wss:", 4) || !ap_cstr_casecmpn(url, "https:", 6))
+        tls = 1;
+    else
         return DECLINED;
     if (!ap_cstr_casecmpn(url, "http", 4)
         && !ap_proxy_worker_can_upgrade(r->pool, worker, "websocket", NULL))
         return DECLINED;
-    scheme = "WS";
+    scheme = tls ? "WSS" : "WS";
     uri = apr_palloc(r->pool, sizeof(*uri));
     status = ap_proxy_acquire_connection(scheme, &be, worker, r->server);
     if (status != OK)
         return status;
-    be->is_ssl = 0;
+    be->is_ssl = tls;
     be->close = 0;
     status = ap_proxy_determine_connection(r->pool, r, conf, worker, be, uri, &locurl, proxyname,
                                            proxyport, portstr, sizeof(portstr));
@@ -343,10 +355,10 @@ int ws_scheme_handler(request_rec *r, proxy_worker *worker, proxy_server_conf *c
                       apr_table_get(r->notes, "gramex-url"), url);
         status = HTTP_SERVICE_UNAVAILABLE;
     }
+    if (status == OK && !(bc = own_backend(r, be)))
+        status = HTTP_INTERNAL_SERVER_ERROR;
     if (status == OK)
-        status = ap_proxy_connection_create_ex(scheme, be, r);
-    if (status == OK)
-        status = handshake(r, be, worker, conf, uri, locurl, portstr);
+        status = handshake(r, be, bc, worker, conf, uri, locurl, portstr);
     be->close = 1;      /* a tunnel has its own copy of the socket */
     ap_proxy_release_connection(scheme, be, r->server);
     return status;

@@ -5,6 +5,7 @@ stopping child's close code 1001 after GramexWebSocketGrace."""
 import asyncio
 import ssl
 import subprocess
+import threading
 
 import pytest
 import requests
@@ -134,3 +135,78 @@ def test_grace_sends_1001_to_open_tunnels(httpd, app_dir, backend):
         await fresh.close()
         return ws.close_code, got
     assert asyncio.run(go()) == (1001, 'new child')
+
+
+class TlsEchoBackend:
+    """A WebSocket echo server that speaks only TLS (the test certificate);
+    'close-4001' closes with that code."""
+
+    def __init__(self, cert):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert / 'cert.pem'), str(cert / 'key.pem'))
+        self.loop = asyncio.new_event_loop()
+        self.seen = []
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ctx, ready), daemon=True).start()
+        assert ready.wait(WAIT)
+
+    def _run(self, ctx, ready):
+        asyncio.set_event_loop(self.loop)
+
+        async def handler(ws, *path):
+            self.seen.append(ws.transport.get_extra_info('ssl_object').version())
+            async for m in ws:
+                if m == 'close-4001':
+                    await ws.close(4001)
+                    return
+                await ws.send(m)
+        self.server = self.loop.run_until_complete(
+            websockets.serve(handler, '127.0.0.1', 0, ssl=ctx, max_size=None))
+        self.port = self.server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def test_tls_to_the_backend_is_asynchronous(httpd, app_dir, cert):
+    b = TlsEchoBackend(cert)
+    try:
+        app = app_dir({'gramex.yaml': f"""
+url:
+  secure:
+    pattern: /secure
+    handler: ProxyHandler
+    kwargs: {{url: "wss://127.0.0.1:{b.port}/ws"}}
+  viahttps:
+    pattern: /viahttps
+    handler: ProxyHandler
+    kwargs: {{url: "https://127.0.0.1:{b.port}/ws"}}
+"""})
+        h = httpd(f'{ONE_CHILD}\n{DEBUG}\nSSLProxyEngine On\nGramexConfig "{app}/gramex.yaml"',
+                  extra_modules=['socache_shmcb', 'ssl']).start()
+        big = bytes(range(256)) * 4096
+
+        async def go(path):
+            got = []
+            async with websockets.connect(f'ws://127.0.0.1:{h.port}{path}',
+                                          max_size=None) as ws:
+                for m in ['hello', big, 'é' * 70000]:
+                    await ws.send(m)
+                    got.append(await asyncio.wait_for(ws.recv(), WAIT) == m)
+            async with websockets.connect(f'ws://127.0.0.1:{h.port}{path}') as ws:
+                await ws.send('close-4001')
+                with pytest.raises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(ws.recv(), WAIT)
+                got.append(ws.close_code)
+            return got
+        assert asyncio.run(go('/secure')) == [True, True, True, 4001]
+        assert asyncio.run(go('/viahttps')) == [True, True, True, 4001]
+        log = h.error_log()
+        assert log.count('GX0042: url secure: asynchronous WebSocket tunnel') == 2
+        assert log.count('GX0042: url viahttps: asynchronous WebSocket tunnel') == 2
+        assert len(b.seen) == 4 and set(b.seen) <= {'TLSv1.2', 'TLSv1.3'}
+        assert 'exit signal' not in log
+    finally:
+        b.stop()
