@@ -80,6 +80,12 @@ class DebianTree(Apache):
                 link.symlink_to(f'../sites-available/{name}.conf')
         return path
 
+    def link(self, name, target):
+        """sites-available/NAME, a symlink to target (an app's gramex.yaml)."""
+        path = self.conf / 'sites-available' / name
+        path.symlink_to(target)
+        return path
+
     def vhost(self, name, extra=''):
         return self.site(name, f'<VirtualHost *:{self.port}>\n\tServerName {name}.test\n'
                                f'\tDocumentRoot {self.root / "www"}\n{extra}</VirtualHost>\n')

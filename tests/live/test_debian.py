@@ -56,8 +56,7 @@ def get(tree, host, path):
 def test_linked_app_loads_for_its_vhost_only(debian, myapp):
     t = debian()
     t.vhost('myapp')
-    link = t.conf / 'sites-available' / 'myapp.gramex.yaml'
-    link.symlink_to(myapp / 'gramex.yaml')
+    link = t.link('myapp.gramex.yaml', myapp / 'gramex.yaml')
     rc, out = t.check()
     assert rc == 0 and 'Syntax OK' in out, out
     t.start()
@@ -87,7 +86,7 @@ def test_linked_app_loads_for_its_vhost_only(debian, myapp):
 def test_plain_gramex_yaml_beside_two_sites_is_not_guessed(debian, myapp):
     t = debian()
     t.vhost('myapp', STATUS)
-    (t.conf / 'sites-available' / 'gramex.yaml').symlink_to(myapp / 'gramex.yaml')
+    t.link('gramex.yaml', myapp / 'gramex.yaml')
     rc, out = t.check()
     assert rc == 0, out
     warning = [l for l in out.splitlines() if l.startswith('gramex: warning: ')]
@@ -112,7 +111,7 @@ def test_plain_gramex_yaml_beside_the_only_site(debian, myapp):
     t = debian()
     t.a2('a2dissite', '000-default')
     t.vhost('myapp')
-    (t.conf / 'sites-available' / 'gramex.yaml').symlink_to(myapp / 'gramex.yaml')
+    t.link('gramex.yaml', myapp / 'gramex.yaml')
     t.start()
     assert get(t, 'myapp.test', '/page').text == 'myapp page\n'
 
@@ -133,8 +132,7 @@ def test_copy_in_config_dir_is_refused_with_the_fix(debian, myapp):
 def test_dangling_link_is_reported(debian, myapp):
     t = debian()
     t.vhost('myapp')
-    link = t.conf / 'sites-available' / 'myapp.gramex.yaml'
-    link.symlink_to(myapp / 'missing.yaml')
+    link = t.link('myapp.gramex.yaml', myapp / 'missing.yaml')
     rc, out = t.check()
     assert rc == 0
     assert (f'gramex: warning: {link}: not loaded: it is a symlink to a file that does not '
@@ -146,7 +144,7 @@ def test_status_page_says_where_it_looked(debian, myapp):
     t.vhost('myapp', STATUS)
     t.site('000-default', t.conf.joinpath('sites-available', '000-default.conf').read_text()
            .replace('</VirtualHost>', STATUS + '</VirtualHost>'))
-    (t.conf / 'sites-available' / 'myapp.gramex.yaml').symlink_to(myapp / 'gramex.yaml')
+    t.link('myapp.gramex.yaml', myapp / 'gramex.yaml')
     t.start()
     mine = get(t, 'myapp.test', '/gramex-status?json').json()
     assert mine['apps'][0]['yaml'] == f'{myapp}/gramex.yaml'
@@ -197,7 +195,7 @@ def test_linked_app_proxies_with_the_checklist(debian, app_dir, backends):
     app = app_dir({'gramex.yaml': PROXY_APP.format(port=b.port)})
     t = debian()
     t.vhost('myapp')
-    (t.conf / 'sites-available' / 'myapp.gramex.yaml').symlink_to(app / 'gramex.yaml')
+    t.link('myapp.gramex.yaml', app / 'gramex.yaml')
     t.start()
     echo = get(t, 'myapp.test', '/api/x?y=1').json()
     assert echo['path'] == '/x' and echo['query'] == 'y=1'

@@ -106,6 +106,12 @@ def get(h, target):
     return r
 
 
+def answer(site, target):
+    """(status, body) of site's answer to target."""
+    r = get(site[0], target)
+    return r.status, r.body
+
+
 def redirect(site, target):
     """(status, Location) of site's answer to target."""
     r = get(site[0], target)
@@ -134,15 +140,11 @@ def test_alias_redirect_match(site):
 
 
 def test_script_alias(site):
-    h, _ = site
-    r = get(h, '/cgi-bin/hello.cgi')
-    assert r.status == 200 and r.body == b'GX-CGI-OUTPUT\n', (r.status, r.body[:200])
+    assert answer(site, '/cgi-bin/hello.cgi') == (200, b'GX-CGI-OUTPUT\n')
 
 
 def test_rewrite_pass_through_to_a_file(site):
-    h, _ = site
-    r = get(h, '/nice')
-    assert r.status == 200 and r.body == b'public file\n', r.status
+    assert answer(site, '/nice') == (200, b'public file\n')
 
 
 def test_rewrite_pass_through_to_a_guarded_url(site):
@@ -180,9 +182,7 @@ def test_rewrite_proxy(site):
 def test_directory_index_set_by_the_admin(site):
     """An app url's directory answers with its default_filename (the url
     decides: docs/decisions.md); the admin's DirectoryIndex does not apply."""
-    h, _ = site
-    r = get(h, '/docs/')
-    assert r.status == 200 and r.body == b'index page\n', (r.status, r.body[:200])
+    assert answer(site, '/docs/') == (200, b'index page\n')
 
 
 def test_directory_index_naming_a_guarded_url_never_reads_it(site):
