@@ -359,16 +359,24 @@ typedef struct {
     int first_pass;                     /* parsed in a start's first pass, not used since */
 } gx_kept;
 
-#define GX_KEPT_KEY "gramex-last-good-apps"
+/* The kept entries outlive the module that wrote them: a graceful restart
+ * after an upgrade of mod_gramex.so reads them with the new code. The key
+ * names their layout, so a new layout starts afresh instead of misreading
+ * them (bump GX_KEPT_LAYOUT when gx_kept, gx_loaded or gx_node change in a
+ * way their sizes do not show). */
+#define GX_KEPT_LAYOUT 2
 
 static apr_hash_t *kept_apps(server_rec *s)
 {
     apr_pool_t *proc = s->process->pool;
+    char key[80];           /* apr_pool_userdata_set copies it */
     void *h = NULL;
-    apr_pool_userdata_get(&h, GX_KEPT_KEY, proc);
+    apr_snprintf(key, sizeof(key), "gramex-last-good-apps/%d/%d/%d/%d", GX_KEPT_LAYOUT,
+                 (int)sizeof(gx_kept), (int)sizeof(gx_loaded), (int)sizeof(gx_node));
+    apr_pool_userdata_get(&h, key, proc);
     if (!h) {
         h = apr_hash_make(proc);
-        apr_pool_userdata_set(h, GX_KEPT_KEY, apr_pool_cleanup_null, proc);
+        apr_pool_userdata_set(h, key, apr_pool_cleanup_null, proc);
     }
     return h;
 }

@@ -2,10 +2,12 @@
  * questions about this vhost: where its app came from (or where one was
  * looked for), when it loaded, whether the last restart failed, and per url
  * where requests go, with which allow/ignore/headers, and how many hits and
- * errors it had. HTML for people, the same data as JSON with ?json.
+ * errors it had; and mod_gramex_ws's tunnels. HTML for people, the same data
+ * as JSON with ?json.
  *
  * It prints names, patterns, paths and header values of the app's own
- * config, never secrets: no kwargs beyond those, no $VARIABLES, and a
+ * config, never secrets: no kwargs beyond those, every value through shown()
+ * (as written, $VARIABLES not their values; secrets' values as ***), and a
  * SECRETS_URL only as scheme://host/.
  *
  * Hit counters live in anonymous shared memory made at post_config, so every

@@ -20,6 +20,8 @@
 
 APLOG_USE_MODULE(gramex);
 
+#if APR_HAS_FORK     /* the watcher is a forked process: not on Windows */
+
 /* How often files are looked at, and how long a change must stay still
  * before it is tested (an editor's save, a quick series of edits). */
 #define GX_WATCH_POLL (apr_time_from_msec(500))
@@ -164,6 +166,8 @@ static void watcher_gone(int reason, void *data, int status)
     if (reason == APR_OC_REASON_DEATH || reason == APR_OC_REASON_LOST)
         apr_proc_other_child_unregister(data);
 }
+
+#endif /* APR_HAS_FORK */
 
 void gx_watch_start(apr_pool_t *pconf, server_rec *s)
 {

@@ -19,7 +19,7 @@ typedef struct {
     int off;
     int timeout;            /* 0 = unset */
     const char *cache;      /* GramexSecretsCache: one file for every SECRETS_URL */
-    const char *cache_dir;  /* GramexSecretsCacheDir, NULL = default_cache_dir() */
+    const char *cache_dir;  /* GramexSecretsCacheDir, NULL = the default (cache_dir()) */
     const char *ca_file;    /* GramexSecretsCAFile */
 } sec_conf;
 

@@ -7,7 +7,6 @@ import re
 
 import requests
 
-
 APP = """
 url:
   page:

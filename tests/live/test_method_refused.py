@@ -44,7 +44,8 @@ def test_refused_method_answers_as_gramex(httpd, app_dir):
     assert (r.status_code, r.headers['Content-Type'], r.text) == (
         405, 'text/plain', 'tornado.web.HTTPError: HTTP 405: Method Not Allowed (fn: method GET '
         "not in allowed methods ['POST', 'PUT'])\n")
-    assert r.headers['Allow'].replace(' ', '').split(',')[:2] == ['POST', 'PUT']
+    allow = r.headers['Allow'].replace(' ', '').split(',')
+    assert 'POST' in allow and 'PUT' in allow and 'GET' not in allow
     r = requests.options(f'{h.url}/fn')
     assert (r.status_code, r.text) == (405, 'tornado.web.HTTPError: HTTP 405: Method Not Allowed '
                                        "(fn: method OPTIONS not in allowed methods ['POST', 'PUT'])\n")

@@ -8,7 +8,6 @@ import pytest
 import requests
 
 from gxhttpd import BUILD
-from test_proxy import Backend
 from ws_util import ONE_CHILD, masked_frame, raw_upgrade, read_to_close
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
@@ -30,14 +29,8 @@ def counters(**n):
     return out
 
 
-@pytest.fixture
-def backend():
-    b = Backend()
-    yield b
-    b.stop()
-
-
-def test_status_counts_a_websocket(httpd, app_dir, backend):
+def test_status_counts_a_websocket(httpd, app_dir, backends):
+    backend = backends()
     app = app_dir({'gramex.yaml': f"""
 url:
   chat:

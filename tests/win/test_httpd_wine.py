@@ -1,0 +1,239 @@
+"""httpd.exe for Windows (mingw build) under Wine, serving the demo app with
+the Windows builds of mod_gramex and mod_gramex_ws. Real HTTP requests from
+this (Linux) side; `./apxs-build.sh wintest` runs it after building:
+  GX_WIN_HTTPD    the httpd tree (bin/httpd.exe, modules/, conf/mime.types)
+  GX_WIN_MODULES  the directory with mod_gramex.so and mod_gramex_ws.so
+Wine shows the Linux file system as drive Z:, so every path httpd sees is
+Z:/..., a Windows path with a drive letter."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HTTPD = Path(os.environ.get('GX_WIN_HTTPD', '/var/cache/gramex-wintest/httpd'))
+MODULES = Path(os.environ.get('GX_WIN_MODULES', REPO / 'build' / 'win-httpd'))
+# Wine starts httpd.exe, which starts its child process (winnt MPM); both
+# read the config. On 2 busy cores this has taken up to 2 minutes.
+START_TIMEOUT = 300
+STOP_TIMEOUT = 60
+HTTP_TIMEOUT = 60
+
+
+def win(path):
+    """The Windows name Wine gives a Linux path: Z:/tmp/..."""
+    return 'Z:' + str(path)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def answers(port):
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def our_pids(marker):
+    """Linux pids of processes whose command line names our private directory
+    (the winnt MPM's child: Wine starts it detached from the parent's pid)."""
+    pids = []
+    for d in Path('/proc').iterdir():
+        if d.name.isdigit():
+            try:
+                if marker in (d / 'cmdline').read_bytes().decode(errors='replace'):
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
+class WineHttpd:
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix='gxwine-httpd-'))
+        self.app = self.dir / 'demo'
+        shutil.copytree(REPO / 'demo', self.app)
+        (self.dir / 'logs').mkdir()
+        self.port = free_port()
+        self.errlog = self.dir / 'logs' / 'error.log'
+        self.conf = self.dir / 'httpd.conf'
+        mods = [f'LoadModule {m}_module {win(HTTPD)}/modules/mod_{m}.so'
+                for m in ['authz_core', 'mime', 'headers', 'log_config', 'proxy', 'proxy_http',
+                          'proxy_wstunnel']]
+        self.conf.write_text('\n'.join(mods + [
+            f'LoadModule gramex_module {win(MODULES)}/mod_gramex.so',
+            f'LoadModule gramex_ws_module {win(MODULES)}/mod_gramex_ws.so',
+            f'ServerRoot "{win(self.dir)}"',
+            f'Listen 127.0.0.1:{self.port}',
+            'ServerName 127.0.0.1',
+            'PidFile logs/httpd.pid',
+            'ErrorLog logs/error.log',
+            'LogLevel warn gramex:info',
+            f'TypesConfig "{win(HTTPD)}/conf/mime.types"',
+            '<Directory />', '  Require all denied', '  AllowOverride None', '</Directory>',
+            f'GramexPath "{win(REPO)}/conf"',
+            f'GramexConfig "{win(self.app)}/gramex.yaml"',
+            '<Location /gramex-status>', '  SetHandler gramex-status', '  Require all granted',
+            '</Location>', '']))
+        self.proc = None
+
+    def start(self):
+        env = dict(os.environ, WINEDEBUG=os.environ.get('WINEDEBUG', '-all'))
+        self.out = open(self.dir / 'wine.out', 'wb')
+        self.proc = subprocess.Popen(['wine', f'{HTTPD}/bin/httpd.exe', '-f', win(self.conf)],
+                                     cwd=self.dir, env=env, stdout=self.out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        end = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                pytest.fail(f'httpd.exe exited with {self.proc.returncode}:\n{self.log()}')
+            # the parent listens at once; its child (which serves) starts later
+            if self.child_started() and answers(self.port):
+                return self
+            time.sleep(1)
+        pytest.fail(f'httpd.exe did not answer on port {self.port} in {START_TIMEOUT}s:\n{self.log()}')
+
+    def child_started(self):
+        return self.errlog.exists() and 'AH00354: Child: Starting' in self.errlog.read_text(errors='replace')
+
+    def log(self):
+        parts = []
+        for f in [self.dir / 'wine.out', self.errlog]:
+            if f.exists():
+                parts.append(f'--- {f.name}\n' + f.read_text(errors='replace'))
+        return '\n'.join(parts)
+
+    def stop(self):
+        """Ends the parent by its pid; its winnt child notices and exits. A
+        child still there after STOP_TIMEOUT is ended by its pid too."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(STOP_TIMEOUT)
+        end = time.monotonic() + STOP_TIMEOUT
+        while our_pids(str(self.dir)) and time.monotonic() < end:
+            time.sleep(1)
+        for pid in our_pids(str(self.dir)):
+            os.kill(pid, signal.SIGKILL)
+        if self.proc:
+            self.out.close()
+
+    def get(self, target):
+        """(status, headers, body bytes) for exactly this request-target."""
+        c = http.client.HTTPConnection('127.0.0.1', self.port, timeout=HTTP_TIMEOUT)
+        try:
+            c.request('GET', target)
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            c.close()
+
+
+@pytest.fixture(scope='module')
+def httpd():
+    for f in [HTTPD / 'bin' / 'httpd.exe', MODULES / 'mod_gramex.so', MODULES / 'mod_gramex_ws.so']:
+        assert f.exists(), f'{f} is missing: run ./apxs-build.sh wintest'
+    h = WineHttpd()
+    try:
+        yield h.start()
+    finally:
+        h.stop()
+        shutil.rmtree(h.dir, ignore_errors=True)
+
+
+DEMO = REPO / 'demo'
+
+
+def test_home_page_exact(httpd):
+    status, headers, body = httpd.get('/')
+    assert status == 200
+    assert body == (DEMO / 'index.html').read_bytes()
+    assert headers['x-demo'] == 'home'
+    assert headers['content-type'] == 'text/html; charset=UTF-8'
+
+
+@pytest.mark.parametrize('path,file', [('/static/app.js', 'static/app.js'),
+                                       ('/people/static/hr.css', 'hr/static/hr.css'),
+                                       ('/sales/', 'sales/index.html')])
+def test_files_exact(httpd, path, file):
+    status, _, body = httpd.get(path)
+    assert status == 200
+    assert body == (DEMO / file).read_bytes()
+
+
+def secret_texts():
+    """Contents of every file the demo must never serve."""
+    names = ['static/.env', 'static/secret.yaml', 'static/notes.py', 'gramex.yaml',
+             'sales/gramex.yaml', 'hr/gramex.yaml']
+    return [(DEMO / n).read_bytes() for n in names]
+
+
+def leaks(body):
+    return [t for t in secret_texts() if t.strip() and t.strip()[:20] in body]
+
+
+@pytest.mark.parametrize('path', ['/static/.env', '/static/secret.yaml', '/static/notes.py',
+                                  '/gramex.yaml', '/sales/gramex.yaml', '/hr/gramex.yaml'])
+def test_denied(httpd, path):
+    status, _, body = httpd.get(path)
+    assert status == 403
+    assert not leaks(body)
+
+
+# Names Windows resolves to the same file (trailing dot or space, the default
+# data stream, another case) or to a device: none may serve a protected file.
+@pytest.mark.parametrize('path', [
+    '/gramex.yaml.', '/gramex.yaml%20', '/gramex.yaml::$DATA', '/gramex.yaml:$DATA',
+    '/GRAMEX.YAML', '/Gramex.Yaml', '/sales/GRAMEX.YAML', '/Sales/gramex.yaml',
+    '/static/SECRET.YAML', '/STATIC/secret.yaml', '/static/secret.yaml.', '/static/secret.yaml...',
+    '/static/secret.yaml::$DATA', '/static/.ENV', '/static/.env.',
+    '/NUL', '/static/NUL', '/static/nul.txt', '/static/con', '/static/COM1', '/static/aux.js'])
+def test_windows_aliases(httpd, path):
+    status, _, body = httpd.get(path)
+    assert status == 403, (path, status, body[:200])
+    assert not leaks(body)
+
+
+def test_missing_file_gets_the_apps_404_page(httpd):
+    status, _, body = httpd.get('/static/missing.html')
+    assert status == 404
+    assert body == (DEMO / '404.html').read_bytes()
+
+
+def test_status_page(httpd):
+    status, headers, body = httpd.get('/gramex-status?json')
+    assert status == 200
+    data = json.loads(body)
+    assert data['port'] == httpd.port
+    app = data['apps'][0]
+    # one path form inside: / separators, drive letter kept
+    assert app['yaml'] == f'{win(httpd.app)}/gramex.yaml'
+    line = httpd.conf.read_text().splitlines().index(f'GramexConfig "{win(httpd.app)}/gramex.yaml"') + 1
+    assert app['source'] == f'GramexConfig at {win(httpd.conf)}:{line}'
+    routes = {r['name']: r for r in app['routes']}
+    assert routes['static']['goes_to'] == f'files under {win(httpd.app)}/static'
+    assert routes['hr-static']['goes_to'] == f'files under {win(httpd.app)}/hr/static'
+    status, _, html = httpd.get('/gramex-status')
+    assert status == 200
+    assert f'<code>{win(httpd.app)}/gramex.yaml</code>'.encode() in html
+
+
+def test_no_errors_logged(httpd):
+    text = httpd.errlog.read_text(errors='replace')
+    assert '[gramex:error]' not in text and ':emerg]' not in text, text
