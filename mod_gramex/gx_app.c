@@ -696,7 +696,9 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
         rt->regex = apr_pstrdup(p, gx_pattern_to_regex(scratch, rt->pattern));
         apr_pool_destroy(scratch);
     }
-    if (gx_map_get(rt->kwargs, "methods"))
+    /* UploadHandler takes methods: for itself (methods: get lists the
+     * uploads); BaseHandler never sees it, so Gramex restricts nothing */
+    if (gx_map_get(rt->kwargs, "methods") && strcmp(canon, "UploadHandler") != 0)
         rt->methods = method_list(p, gx_map_get(rt->kwargs, "methods"));
     rt->error_pages = error_pages(p, app, rt, app->run_dir, d);
     rt->cors = gx_cors_parse(p, gx_map_get(rt->kwargs, "cors"), gx_map_get(rt->kwargs, "auth"));

@@ -17,6 +17,7 @@
 #include "util_cfgtree.h"
 #include <apr_strings.h>
 #include <apr_hash.h>
+#include <stdlib.h>     /* qsort */
 
 APLOG_USE_MODULE(gramex);
 
@@ -160,6 +161,13 @@ static apr_array_header_t *app_dirs(apr_pool_t *p, const gx_app *app)
     return out;
 }
 
+/* qsort: outer directories before the ones under them */
+static int shorter_first(const void *a, const void *b)
+{
+    apr_size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
+    return la < lb ? -1 : la > lb;
+}
+
 static int under_any(apr_pool_t *p, const apr_array_header_t *dirs, const char *path)
 {
     int i;
@@ -247,6 +255,7 @@ int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (!c->app)
             continue;
         dirs = app_dirs(ptemp, c->app);
+        qsort(dirs->elts, (size_t)dirs->nelts, sizeof(const char *), shorter_first);
         c->app_dirs = served_dirs(pconf, c->app, dirs);
         if (c->diags && !apr_hash_get(checked, &c->app, sizeof(c->app))) {
             apr_hash_set(checked, apr_pmemdup(ptemp, &c->app, sizeof(c->app)), sizeof(c->app), "");
@@ -257,7 +266,10 @@ int gx_access_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
             if (holds_config(ptemp, dir, config_dirs) || !writable_dir(dir))
                 continue;       /* fail closed: no grant, the admin's rules decide */
-            APR_ARRAY_PUSH(granted, const char *) = dir;
+            /* a grant covers the directories under it; a deeper one would
+             * apply after the admin's section for its parent, and win */
+            if (!under_any(ptemp, granted, dir))
+                APR_ARRAY_PUSH(granted, const char *) = dir;
         }
         if (granted->nelts && grant(pconf, ptemp, v, granted) != OK)
             return HTTP_INTERNAL_SERVER_ERROR;

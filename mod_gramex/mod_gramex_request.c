@@ -398,11 +398,10 @@ static const char *py_list(apr_pool_t *p, const apr_array_header_t *a)
 
 /* The 405 Gramex answers when we refuse a method for one of its urls. It
  * raises Tornado's HTTPError: the url's methods: check (BaseHandler) names
- * them; a handler without that method (UploadHandler, which takes methods:
- * for itself; RedirectHandler) does not. With app.settings.serve_traceback
- * (Gramex's default) Tornado sends the traceback as text/plain: we send its
- * last line, the error, not the lines naming Gramex's own files. Without
- * it, Tornado's one-line HTML page. */
+ * them; a handler without that method (RedirectHandler) does not. With
+ * app.settings.serve_traceback (Gramex's default) Tornado sends the
+ * traceback as text/plain: we send its last line, the error, not the lines
+ * naming Gramex's own files. Without it, Tornado's one-line HTML page. */
 static gx_error_page *method_refused(request_rec *r, const gx_request *gr)
 {
     const gx_route *rt = gr->route;
@@ -415,7 +414,7 @@ static gx_error_page *method_refused(request_rec *r, const gx_request *gr)
         page->body = "<html><title>405: Method Not Allowed</title>"
                      "<body>405: Method Not Allowed</body></html>";
     }
-    else if (rt->methods && rt->kind != GX_KIND_REDIRECT && strcmp(rt->handler, "UploadHandler")) {
+    else if (rt->methods && rt->kind != GX_KIND_REDIRECT) {
         page->content_type = "text/plain";
         page->body = apr_psprintf(r->pool, "tornado.web.HTTPError: HTTP 405: Method Not Allowed "
                                   "(%s: method %s not in allowed methods %s)\n", rt->name,

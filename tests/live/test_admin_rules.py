@@ -246,6 +246,21 @@ def test_admin_denial_of_the_app_root_wins(httpd, app_dir):
         assert r.status == 403 and b'public app file' not in r.raw, (target, r.status)
 
 
+def test_admin_denial_of_the_app_root_covers_imported_sub_apps(httpd, app_dir):
+    """A sub-app imported from a directory inside the app needs no grant of
+    its own: one for the app's root covers it, so the admin's denial of the
+    root holds for the sub-app's files too (a deeper <Directory> grant would
+    apply after it and win)."""
+    app = app_dir({'gramex.yaml': 'import: sub/gramex.yaml\n',
+                   'sub/gramex.yaml': 'url:\n  sub:\n    pattern: /sub/(.*)\n'
+                                      '    handler: FileHandler\n    kwargs: {path: $YAMLPATH/}\n',
+                   'sub/page.txt': 'sub-app page\n'})
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
+              f'<Directory "{app}">\n  Require all denied\n</Directory>\n').start()
+    r = raw_request(h.port, '/sub/page.txt')
+    assert r.status == 403 and b'sub-app page' not in r.raw, r.status
+
+
 def test_admin_denial_holds_through_a_symlinked_app_dir(httpd):
     """GramexConfig names the app through a symlink; the admin's <Directory>
     uses that same path. Files must be checked under the path the admin sees."""

@@ -5,6 +5,8 @@ answers them (gramex_serve.py on this app), the traceback cut to its last
 line: the error, not the lines naming Gramex's own files."""
 import requests
 
+from gxbackends import CannedBackend
+
 APP = """
 url:
   up:
@@ -36,10 +38,6 @@ def served(httpd, app_dir, extra=''):
 
 def test_refused_method_answers_as_gramex(httpd, app_dir):
     h = served(httpd, app_dir)
-    r = requests.get(f'{h.url}/upload')
-    # UploadHandler keeps methods: for itself; Tornado has no GET for it
-    assert (r.status_code, r.headers['Content-Type'], r.text) == (
-        405, 'text/plain', 'tornado.web.HTTPError: HTTP 405: Method Not Allowed\n')
     r = requests.get(f'{h.url}/fn')
     assert (r.status_code, r.headers['Content-Type'], r.text) == (
         405, 'text/plain', 'tornado.web.HTTPError: HTTP 405: Method Not Allowed (fn: method GET '
@@ -64,3 +62,23 @@ def test_without_serve_traceback_tornados_html(httpd, app_dir):
     assert (r.status_code, r.headers['Content-Type'], r.text) == (
         405, 'text/html; charset=UTF-8',
         '<html><title>405: Method Not Allowed</title><body>405: Method Not Allowed</body></html>')
+
+
+def test_upload_handler_keeps_methods_for_itself(httpd, app_dir):
+    """UploadHandler takes methods: for itself (methods: get lists the
+    uploads) and BaseHandler never sees it: Gramex refuses no method, so
+    every method goes to Gramex, which answers for itself."""
+    gramex = CannedBackend()
+    app = app_dir({'gramex.yaml': 'url:\n  up:\n    pattern: /$YAMLURL/upload\n'
+                                  '    handler: UploadHandler\n'
+                                  '    kwargs: {path: $YAMLPATH/uploaded/, methods: get}\n'})
+    try:
+        h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {gramex.url}').start()
+        r = requests.post(f'{h.url}/upload', files={'file': ('a.txt', b'hello')})
+        assert (r.status_code, r.text) == (200, 'ok')
+        r = requests.get(f'{h.url}/upload')
+        assert (r.status_code, r.text) == (200, 'ok')
+        assert [req.split(b'\r\n')[0] for req in gramex.requests] == [
+            b'POST /upload HTTP/1.1', b'GET /upload HTTP/1.1']
+    finally:
+        gramex.stop()
