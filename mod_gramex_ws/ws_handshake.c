@@ -245,7 +245,11 @@ static int handshake(request_rec *r, proxy_conn_rec *be, conn_rec *bc, proxy_wor
                      proxy_server_conf *conf, apr_uri_t *uri, char *url, char *portstr)
 {
     conn_rec *c = r->connection;
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool, bc->bucket_alloc);
+    /* the request's buckets in an allocator of the request's: the
+     * connection's bucket allocator never gives its blocks back, and the
+     * headers took a second one (4 KB more a tunnel) */
+    apr_bucket_alloc_t *ba = apr_bucket_alloc_create(r->pool);
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, ba);
     char *old_cl = NULL, *old_te = NULL, *buf, *tail;
     const char *end;
     apr_size_t have = 0, n;
@@ -258,8 +262,7 @@ static int handshake(request_rec *r, proxy_conn_rec *be, conn_rec *bc, proxy_wor
         return rc;
     tail = apr_pstrcat(r->pool, "Upgrade: ", apr_table_get(r->headers_in, "Upgrade"),
                        CRLF "Connection: Upgrade" CRLF CRLF, NULL);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(tail, strlen(tail), r->pool,
-                                                       bc->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(tail, strlen(tail), r->pool, ba));
     rc = ap_proxy_pass_brigade(bc->bucket_alloc, r, be, bc, bb, 1);
     if (rc != OK)
         return rc;
