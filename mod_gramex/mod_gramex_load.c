@@ -11,6 +11,7 @@
 #include "util_cfgtree.h"
 #include "gx_env.h"
 #include "gx_secrets_api.h"
+#include "mod_gramex_ws.h"
 #include <apr_strings.h>
 #include <stdlib.h>
 #ifdef __GLIBC__
@@ -578,7 +579,7 @@ static const char *vhost_name(apr_pool_t *p, server_rec *v)
                         v->defn_line_number);
 }
 
-static void warn_websocket_capacity(server_rec *s, const gx_app *app);
+static void warn_websocket_capacity(server_rec *log_to, server_rec *v, const gx_app *app);
 
 /* ---- per server ----------------------------------------------------------------- */
 
@@ -786,7 +787,7 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
         log_diags(NULL, dv->d, GX_WARN, ptemp);
         for (v = s; v; v = v->next)
             if (gx_sconf(v)->app && gx_sconf(v)->diags)
-                warn_websocket_capacity(NULL, gx_sconf(v)->app);
+                warn_websocket_capacity(NULL, v, gx_sconf(v)->app);
     }
     main_conf->found_diags = dv->d->items->nelts ? gx_diags_make(pconf) : NULL;
     if (main_conf->found_diags) {
@@ -803,8 +804,10 @@ int gx_load_all(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_r
     return failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
-/* WebSockets each hold a worker thread for their whole life (httpd 2.4's
- * proxy tunnel), so MaxRequestWorkers caps them. Below this many, say so. */
+/* WebSockets in mod_proxy_http's tunnel each hold a worker thread for their
+ * whole life, so MaxRequestWorkers caps them. Below this many, say so.
+ * mod_gramex_ws's asynchronous tunnels free the worker: it checks its own
+ * settings. */
 #define GX_WEBSOCKET_CAPACITY_WANTED 1000
 
 static int has_websockets(const gx_app *app)
@@ -820,16 +823,18 @@ static int has_websockets(const gx_app *app)
     return 0;
 }
 
-static void warn_websocket_capacity(server_rec *s, const gx_app *app)
+static void warn_websocket_capacity(server_rec *log_to, server_rec *v, const gx_app *app)
 {
+    APR_OPTIONAL_FN_TYPE(gx_ws_async_for) *async_for = APR_RETRIEVE_OPTIONAL_FN(gx_ws_async_for);
     int daemons = 0, threads = 0;
-    if (!has_websockets(app) || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS
+    if (!has_websockets(app) || (async_for && async_for(v))
+        || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS
         || ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS)
         return;
     if (threads <= 0)
         threads = 1;                    /* prefork: one request per process */
     if (daemons * threads < GX_WEBSOCKET_CAPACITY_WANTED)
-        ap_log_error(APLOG_MARK, (s ? 0 : APLOG_STARTUP) | APLOG_WARNING, 0, s,
+        ap_log_error(APLOG_MARK, (log_to ? 0 : APLOG_STARTUP) | APLOG_WARNING, 0, log_to,
                      "gramex: warning: " GX_LOGNO(0002) "app %s has WebSocket "
                      "routes, and each open WebSocket holds one of the %d workers "
                      "(MaxRequestWorkers) until it closes, leaving none for plain HTTP once "
@@ -867,7 +872,7 @@ void gx_log_apps(apr_pool_t *ptemp, server_rec *s)
                          "looked for %s", c->vhost_name, c->looked_for ? c->looked_for : "none");
         if (c->app && c->diags) {
             log_diags_but(v, c->diags, GX_INFO, ptemp, c->reload_error);
-            warn_websocket_capacity(v, c->app);
+            warn_websocket_capacity(v, v, c->app);
         }
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "gramex: %u parses of apps since Apache started",

@@ -191,6 +191,11 @@ static void gx_ws_counters_get(gx_ws_counters *out)
     ws_counters_get(out);
 }
 
+static int gx_ws_async_for(server_rec *s)
+{
+    return ws_async_on(s);
+}
+
 static void ws_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *v;
@@ -215,6 +220,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_suspend_connection(ws_tunnel_suspended, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(ws_tunnels_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(gx_ws_counters_get);
+    APR_REGISTER_OPTIONAL_FN(gx_ws_async_for);
 }
 
 static const command_rec ws_cmds[] = {

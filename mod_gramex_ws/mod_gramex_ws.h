@@ -1,9 +1,11 @@
-/* mod_gramex_ws's optional function for status pages: this child's
- * asynchronous WebSocket tunnels. Sum over children for the server. */
+/* mod_gramex_ws's optional functions for mod_gramex: this child's
+ * asynchronous WebSocket tunnels, for status pages (sum over children for
+ * the server), and which servers use them. */
 #ifndef MOD_GRAMEX_WS_H
 #define MOD_GRAMEX_WS_H
 
 #include <apr_optional.h>
+#include "httpd.h"
 
 typedef struct {
     apr_uint32_t open;                  /* tunnels open now */
@@ -13,5 +15,10 @@ typedef struct {
 } gx_ws_counters;
 
 APR_DECLARE_OPTIONAL_FN(void, gx_ws_counters_get, (gx_ws_counters *out));
+
+/* Non-zero when WebSockets of server s run in asynchronous tunnels, which
+ * free their worker thread after the 101: MaxRequestWorkers does not cap
+ * them then. */
+APR_DECLARE_OPTIONAL_FN(int, gx_ws_async_for, (server_rec *s));
 
 #endif

@@ -64,7 +64,17 @@ def test_thousand_idle_websockets_with_run_settings(httpd, ws_app):
     assert 'GX0002' not in h.error_log()
 
 
-def test_default_mpm_limits_warn(httpd, ws_app):
-    h = httpd(f'GramexConfig "{ws_app}/gramex.yaml"').start()   # Debian-like defaults
+def test_default_mpm_limits_warn_for_mod_proxy_http_tunnels(httpd, ws_app):
+    # Debian-like defaults, and each WebSocket holding a worker
+    h = httpd(f'GramexConfig "{ws_app}/gramex.yaml"\nGramexWebSocketAsync Off').start()
     log = h.error_log()
     assert 'GX0002' in log and 'MaxRequestWorkers' in log
+
+
+def test_asynchronous_tunnels_are_not_capped_by_workers(httpd, ws_app):
+    # the default: tunnels free their worker after the 101, so no GX0002
+    h = httpd(f'GramexConfig "{ws_app}/gramex.yaml"')
+    rc, out = h.check()
+    assert rc == 0 and 'GX0002' not in out, out
+    h.start()
+    assert 'GX0041' in h.error_log() and 'GX0002' not in h.error_log()
