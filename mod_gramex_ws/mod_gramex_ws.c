@@ -138,7 +138,7 @@ static int ws_fixups(request_rec *r)
 /* The event MPM stops a child whose threads look idle (more than
  * MaxSpareThreads idle in all); a child that carries tunnels looks idle,
  * and stopping it drops them. */
-static void warn_mpm(server_rec *s)
+static void warn_mpm(server_rec *s, int testing)
 {
     int daemons = 0, threads = 0, spare = 0;
     server_rec *v;
@@ -149,7 +149,8 @@ static void warn_mpm(server_rec *s)
         || ap_mpm_query(AP_MPMQ_MAX_SPARE_THREADS, &spare) != APR_SUCCESS)
         return;
     if (spare < daemons * threads)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "GX0047: MaxSpareThreads %d is below "
+        ap_log_error(APLOG_MARK, (testing ? APLOG_STARTUP : 0) | APLOG_WARNING, 0,
+                     testing ? NULL : s, "GX0047: MaxSpareThreads %d is below "
                      "MaxRequestWorkers %d: the event MPM stops children whose threads look "
                      "idle, which drops their open WebSockets. Set MaxSpareThreads %d (as in "
                      "conf/gramex-websockets.conf: a2enconf gramex-websockets)",
@@ -169,7 +170,7 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         return OK;
     }
     (void)pconf;
-    warn_mpm(s);
+    warn_mpm(s, 0);
     for (; s; s = s->next) {
         ws_conf *c = ws_server_conf(s);
         int on = c->async < 0 ? WS_ASYNC_DEFAULT : c->async;
@@ -189,6 +190,13 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 static void gx_ws_counters_get(gx_ws_counters *out)
 {
     ws_counters_get(out);
+}
+
+/* apachectl -t: after the MPM's check_config has settled its numbers */
+static void ws_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    (void)pconf;
+    warn_mpm(s, 1);
 }
 
 static int gx_ws_async_for(server_rec *s)
@@ -213,6 +221,7 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_fixups(ws_fixups, NULL, NULL, APR_HOOK_LAST);
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(ws_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(ws_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_cap_handler, NULL, before_proxy, APR_HOOK_FIRST);
     if (WS_HAVE_PROXY)
