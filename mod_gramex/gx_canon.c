@@ -1,19 +1,9 @@
 /* gx_canon: see gx_canon.h. */
 #include "gx_canon.h"
+#include "gx_percent.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <string.h>
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* RFC 3986 unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~" */
 static int is_unreserved(unsigned char c)
@@ -45,8 +35,8 @@ static gx_canon_status decode_unreserved(const char *raw, apr_size_t len, char *
             int hi, lo;
             if (i + 2 >= len)
                 return GX_CANON_BAD_ESCAPE;
-            hi = hex_value(raw[i + 1]);
-            lo = hex_value(raw[i + 2]);
+            hi = gx_hex_value(raw[i + 1]);
+            lo = gx_hex_value(raw[i + 2]);
             if (hi < 0 || lo < 0)
                 return GX_CANON_BAD_ESCAPE;
             c = (unsigned char)(hi * 16 + lo);

@@ -1,7 +1,7 @@
 /* gx_percent: see gx_percent.h. */
 #include "gx_percent.h"
 
-static int hexval(char c)
+int gx_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -48,7 +48,7 @@ char *gx_percent_decode(apr_pool_t *p, const char *s, apr_size_t len, int flags)
         int hi, lo;
         char c = s[i];
         if (c == '%' && i + 2 < len
-            && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+            && (hi = gx_hex_value(s[i + 1])) >= 0 && (lo = gx_hex_value(s[i + 2])) >= 0) {
             c = (char)(hi * 16 + lo);
             i += 2;
         }

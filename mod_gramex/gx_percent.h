@@ -14,6 +14,9 @@
  * GX_DECODE_STRICT. */
 char *gx_percent_decode(apr_pool_t *p, const char *s, apr_size_t len, int flags);
 
+/* The value of one hex digit, or -1. */
+int gx_hex_value(char c);
+
 /* Is s[0..n) well-formed UTF-8 (no overlongs, surrogates or code points
  * past U+10FFFF)? */
 int gx_utf8_valid(const char *s, apr_size_t n);

@@ -7,13 +7,8 @@ import re
 
 import requests
 
-APP = """
-url:
-  page:
-    pattern: /$YAMLURL/page
-    handler: FileHandler
-    kwargs: {path: $YAMLPATH/page.txt}
-"""
+from gxhttpd import PAGE_APP as APP
+
 PROXY_APP = """
 url:
   api:
@@ -31,7 +26,7 @@ def parses(h):
 
 
 def test_start_parses_once(httpd, app_dir):
-    app = app_dir({'gramex.yaml': APP, 'page.txt': 'one\n'})
+    app = app_dir({'gramex.yaml': APP, 'page.html': 'one\n'})
     h = httpd(f'{DEBUG}\nGramexConfig {app}/gramex.yaml').start()
     assert requests.get(f'{h.url}/page').text == 'one\n'
     assert parses(h) == [1]
@@ -39,7 +34,7 @@ def test_start_parses_once(httpd, app_dir):
 
 def test_config_test_parses_once(httpd, app_dir):
     """apache2 -t: one parse, not a second one while GramexConfig is read."""
-    app = app_dir({'gramex.yaml': APP, 'page.txt': 'one\n'})
+    app = app_dir({'gramex.yaml': APP, 'page.html': 'one\n'})
     h = httpd(f'{DEBUG}\nGramexConfig {app}/gramex.yaml')
     rc, out = h.check()
     assert rc == 0, out
@@ -47,7 +42,7 @@ def test_config_test_parses_once(httpd, app_dir):
 
 
 def test_vhosts_sharing_an_app_parse_it_once(httpd, app_dir):
-    app = app_dir({'gramex.yaml': APP, 'page.txt': 'one\n'})
+    app = app_dir({'gramex.yaml': APP, 'page.html': 'one\n'})
     h = httpd(f'{DEBUG}\nGramexConfig {app}/gramex.yaml\n'
               f'<VirtualHost 127.0.0.1:*>\n  ServerName a.test\n'
               f'  GramexConfig {app}/gramex.yaml\n</VirtualHost>\n'
@@ -60,7 +55,7 @@ def test_vhosts_sharing_an_app_parse_it_once(httpd, app_dir):
 
 def test_restart_parses_again(httpd, app_dir):
     """A restart reads the files afresh: one more parse, and the edit is served."""
-    app = app_dir({'gramex.yaml': APP, 'page.txt': 'one\n'})
+    app = app_dir({'gramex.yaml': APP, 'page.html': 'one\n'})
     h = httpd(f'{DEBUG}\nGramexConfig {app}/gramex.yaml').start()
     (app / 'gramex.yaml').write_text(APP.replace('pattern: /$YAMLURL/page',
                                                  'pattern: /$YAMLURL/moved'))
