@@ -287,6 +287,23 @@ static int app_secrets(apr_pool_t *p, server_rec *s, const char *yaml, gx_diags 
     return 1;
 }
 
+/* A pool with its own allocator: destroyed, its memory goes back to malloc,
+ * not to httpd's allocator (which never returns blocks). For a parse's
+ * scratch and for each kept entry, which a restart replaces. */
+static apr_pool_t *own_pool_make(void)
+{
+    apr_allocator_t *al;
+    apr_pool_t *pool;
+    if (apr_allocator_create(&al) != APR_SUCCESS)
+        return NULL;
+    if (apr_pool_create_ex(&pool, NULL, NULL, al) != APR_SUCCESS) {
+        apr_allocator_destroy(al);
+        return NULL;
+    }
+    apr_allocator_owner_set(al, pool);
+    return pool;
+}
+
 /* Parse the app into `into`: the merged config and the list of files read.
  * The parse trees, import intermediates and variable tables live in a pool
  * with its own allocator, destroyed here, so its peak goes back to malloc
@@ -297,19 +314,13 @@ static gx_loaded *parse_app(apr_pool_t *into, server_rec *s, gx_server_conf *c, 
 {
     gx_load_opts lo = {0};
     gx_loaded *loaded = NULL;
-    apr_allocator_t *al;
     apr_pool_t *tmp;
     unsigned *count = parse_count(s);
 
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "gramex: parsing %s (%u in this process)",
                  yaml, ++*count);
-    if (apr_allocator_create(&al) != APR_SUCCESS)
+    if (!(tmp = own_pool_make()))
         return NULL;
-    if (apr_pool_create_ex(&tmp, NULL, NULL, al) != APR_SUCCESS) {
-        apr_allocator_destroy(al);
-        return NULL;
-    }
-    apr_allocator_owner_set(al, tmp);
     lo.gramexpath = c->gramexpath ? c->gramexpath : GX_DEFAULT_GRAMEXPATH;
     lo.run_dir = dir_of(tmp, yaml);
     lo.gramexapps = c->gramexapps;
@@ -380,23 +391,6 @@ static apr_hash_t *kept_apps(server_rec *s)
         apr_pool_userdata_set(h, key, apr_pool_cleanup_null, proc);
     }
     return h;
-}
-
-/* A pool for one kept entry, with its own allocator: when a restart
- * replaces the entry, its memory goes back to malloc, not to httpd's
- * allocator (which never returns blocks). */
-static apr_pool_t *kept_pool_make(void)
-{
-    apr_allocator_t *al;
-    apr_pool_t *pool;
-    if (apr_allocator_create(&al) != APR_SUCCESS)
-        return NULL;
-    if (apr_pool_create_ex(&pool, NULL, NULL, al) != APR_SUCCESS) {
-        apr_allocator_destroy(al);
-        return NULL;
-    }
-    apr_allocator_owner_set(al, pool);
-    return pool;
 }
 
 static int stamp_of(apr_pool_t *p, const char *path, gx_stamp *st)
@@ -656,7 +650,7 @@ static gx_app *load_app(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v, gx_
         return app;
     }
     /* -t keeps nothing: pconf will do. Otherwise the kept entry's own pool. */
-    pool = testing ? pconf : kept_pool_make();
+    pool = testing ? pconf : own_pool_make();
     if (!pool)
         return NULL;
     parse_from = d->items->nelts;
