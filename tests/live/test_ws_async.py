@@ -12,7 +12,7 @@ import requests
 import websockets
 
 from gxhttpd import BUILD
-from test_proxy import Backend
+from gxbackends import Backend
 from ws_util import (ONE_CHILD, ScriptedBackend, StuckBackend, accept_key, masked_frame,
                      raw_upgrade, read_to_close, stable_fds, totals, upgrade_request)
 

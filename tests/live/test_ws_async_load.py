@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from gxhttpd import BUILD
-from test_proxy import Backend
+from gxbackends import Backend
 from ws_util import ONE_CHILD, children, stable_fds, totals
 from test_ws_async import until
 

@@ -12,7 +12,7 @@ import requests
 import websockets
 
 from gxhttpd import BUILD, free_port
-from test_proxy import Backend
+from gxbackends import Backend
 from test_ws_async import ONE_CHILD, WAIT
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),

@@ -10,7 +10,7 @@ import requests
 import websockets
 
 from gxhttpd import BUILD
-from test_proxy import Backend
+from gxbackends import Backend
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 import websockets
 
 from gxhttpd import REPO
-from test_proxy import Backend
+from gxbackends import Backend
 
 IDLE_SOCKETS = 1000
 # bounds, not measurements: a stalled server fails instead of hanging

@@ -7,7 +7,7 @@ import pytest
 import websockets
 
 from gxhttpd import BUILD
-from test_proxy import Backend
+from gxbackends import Backend
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
