@@ -11,10 +11,9 @@ import struct
 import pytest
 import websockets
 
-from gxhttpd import BUILD
+from gxhttpd import BUILD, wait_until
 from gxbackends import Backend
 from ws_util import ONE_CHILD, children, stable_fds, totals
-from test_ws_async import until
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -88,12 +87,12 @@ def test_open_close_cycles_return_fds_and_memory(httpd, app):
     fds_idle = stable_fds(h)
     child = children(h.pid())
     asyncio.run(cycle(h.port, 'client'))        # warm: pools, free lists, tunnel thread
-    assert until(lambda: totals(h.pid())[3] == fds_idle, WAIT)
+    assert wait_until(lambda: totals(h.pid())[3] == fds_idle, WAIT)
     fds0, rss0 = totals(h.pid())[3], totals(h.pid())[2]
     seen = []
     for how in ['client', 'backend', 'abort']:
         asyncio.run(cycle(h.port, how))
-        assert until(lambda: totals(h.pid())[3] == fds0, WAIT), (how, totals(h.pid()), fds0)
+        assert wait_until(lambda: totals(h.pid())[3] == fds0, WAIT), (how, totals(h.pid()), fds0)
         seen.append((how,) + totals(h.pid()))
     print(f'\nbaseline fds {fds0} rss {rss0} kB; after cycles {seen}')
     # RSS does not grow cycle over cycle (kB; allocator free lists stay)
