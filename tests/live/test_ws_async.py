@@ -11,7 +11,6 @@ import requests
 import websockets
 
 from gxhttpd import BUILD, wait_until
-from gxbackends import Backend
 from ws_util import (ONE_CHILD, ScriptedBackend, StuckBackend, accept_key, masked_frame,
                      raw_upgrade, read_to_close, stable_fds, totals, upgrade_request)
 
@@ -44,10 +43,8 @@ url:
 
 
 @pytest.fixture
-def backend():
-    b = Backend()
-    yield b
-    b.stop()
+def backend(backends):
+    return backends()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 import websockets
 
 from gxhttpd import BUILD, wait_until
-from gxbackends import Backend
 from ws_util import ONE_CHILD, children, stable_fds, totals
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
@@ -33,18 +32,17 @@ WIDE = """<IfModule mpm_event_module>
 
 
 @pytest.fixture
-def app(app_dir):
+def app(app_dir, backends):
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    b = Backend()
-    yield app_dir({'gramex.yaml': f"""
+    b = backends()
+    return app_dir({'gramex.yaml': f"""
 url:
   chat:
     pattern: /chat
     handler: ProxyHandler
     kwargs: {{url: "ws://127.0.0.1:{b.port}/ws"}}
 """})
-    b.stop()
 
 
 async def open_many(port, n):

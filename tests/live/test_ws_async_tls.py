@@ -21,10 +21,8 @@ DEBUG = 'GramexWebSocketAsync On\nLogLevel warn gramex:info gramex_ws:debug'
 
 
 @pytest.fixture
-def backend():
-    b = Backend('one')
-    yield b
-    b.stop()
+def backend(backends):
+    return backends('one')
 
 
 @pytest.fixture

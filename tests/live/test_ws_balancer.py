@@ -10,12 +10,11 @@ import requests
 import websockets
 
 from gxhttpd import BUILD
-from gxbackends import Backend
 
 
 @pytest.fixture
-def balanced(httpd, app_dir):
-    one, two = Backend('one'), Backend('two')
+def balanced(httpd, app_dir, backends):
+    one, two = backends('one'), backends('two')
     app = app_dir({'gramex.yaml': """
 url:
   py:
@@ -30,9 +29,7 @@ url:
     def make(extra=''):
         return httpd(f'GramexConfig "{app}/gramex.yaml"\n'
                      f'GramexUpstream {one.url} {two.url}\n{extra}').start()
-    yield make
-    one.stop()
-    two.stop()
+    return make
 
 
 def whoami(port, cookie=None, origin=None):

@@ -7,7 +7,6 @@ import pytest
 import websockets
 
 from gxhttpd import BUILD
-from gxbackends import Backend
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -15,8 +14,8 @@ SHORT = 'Timeout 1\nProxyTimeout 1'
 
 
 @pytest.fixture
-def ws_app(app_dir):
-    b = Backend()
+def ws_app(app_dir, backends):
+    b = backends()
     app = app_dir({'gramex.yaml': f"""
 url:
   chat:
@@ -24,8 +23,7 @@ url:
     handler: ProxyHandler
     kwargs: {{url: "http://127.0.0.1:{b.port}/ws"}}
 """})
-    yield app
-    b.stop()
+    return app
 
 
 async def idle_then_send(port, idle):
