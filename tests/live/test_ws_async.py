@@ -12,7 +12,8 @@ import websockets
 
 from gxhttpd import BUILD, wait_until
 from ws_util import (ONE_CHILD, ScriptedBackend, StuckBackend, accept_key, masked_frame,
-                     raw_upgrade, read_to_close, stable_fds, totals, upgrade_request)
+                     proxy_yaml, raw_upgrade, read_to_close, stable_fds, totals,
+                     upgrade_request)
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -211,13 +212,7 @@ def echo_ok(port):
 
 # mod_gramex's workers for a url with origins carry timeout=300: one url only
 def plain_yaml(port):
-    return f"""
-url:
-  plain:
-    pattern: /plain
-    handler: ProxyHandler
-    kwargs: {{url: "http://127.0.0.1:{port}/ws"}}
-"""
+    return proxy_yaml('plain', port)
 
 
 def test_idle_timeout_closes(served, backend):

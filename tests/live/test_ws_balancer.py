@@ -10,21 +10,13 @@ import requests
 import websockets
 
 from gxhttpd import BUILD
+from ws_util import BALANCED_YAML
 
 
 @pytest.fixture
 def balanced(httpd, app_dir, backends):
     one, two = backends('one'), backends('two')
-    app = app_dir({'gramex.yaml': """
-url:
-  py:
-    pattern: /py/(.*)
-    handler: FunctionHandler
-  live:
-    pattern: /livews
-    handler: WebSocketHandler
-    kwargs: {origins: [trusted.example]}
-"""})
+    app = app_dir({'gramex.yaml': BALANCED_YAML + '    kwargs: {origins: [trusted.example]}\n'})
 
     def make(extra=''):
         return httpd(f'GramexConfig "{app}/gramex.yaml"\n'
