@@ -5,16 +5,15 @@ the client and backend saw, byte for byte."""
 import asyncio
 import socket
 import struct
-import time
 
 import pytest
 import requests
 import websockets
 
-from gxhttpd import BUILD
-from test_proxy import Backend
+from gxhttpd import BUILD, wait_until
 from ws_util import (ONE_CHILD, ScriptedBackend, StuckBackend, accept_key, masked_frame,
-                     raw_upgrade, read_to_close, stable_fds, totals, upgrade_request)
+                     proxy_yaml, raw_upgrade, read_to_close, stable_fds, totals,
+                     upgrade_request)
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -45,10 +44,8 @@ url:
 
 
 @pytest.fixture
-def backend():
-    b = Backend()
-    yield b
-    b.stop()
+def backend(backends):
+    return backends()
 
 
 @pytest.fixture
@@ -62,15 +59,6 @@ def served(httpd, app_dir, backend):
     yield make
     for h in made:      # no child crashed in any test
         assert 'exit signal' not in h.error_log(), h.error_log()
-
-
-def until(pred, bound=WAIT):
-    end = time.time() + bound
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
 
 
 def echo(port, path='/chat', messages=('hello',), **kw):
@@ -153,16 +141,16 @@ def test_close_from_client_backend_and_abort(served):
         return ws.close_code, ws.close_reason
 
     assert asyncio.run(client_close()) == 1000
-    assert until(lambda: fds_now(h) == base)
+    assert wait_until(lambda: fds_now(h) == base, WAIT)
     assert asyncio.run(backend_close()) == (4001, 'asked')
-    assert until(lambda: fds_now(h) == base)
+    assert wait_until(lambda: fds_now(h) == base, WAIT)
     # TCP abort: RST from the client with the tunnel open
     s, head, _ = raw_upgrade(h.port, '/chat')
     assert head.startswith(b'HTTP/1.1 101')
-    assert until(lambda: fds_now(h) == base + 2)
+    assert wait_until(lambda: fds_now(h) == base + 2, WAIT)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
     s.close()
-    assert until(lambda: fds_now(h) == base)
+    assert wait_until(lambda: fds_now(h) == base, WAIT)
     assert echo(h.port) == ['hello']
 
 
@@ -212,7 +200,7 @@ def test_cap_answers_503(served):
     assert asyncio.run(go()) == (503, 'still')
     assert 'GX0043' in h.error_log()
     # closed tunnels free their places
-    assert until(lambda: echo_ok(h.port))
+    assert wait_until(lambda: echo_ok(h.port), WAIT)
 
 
 def echo_ok(port):
@@ -224,13 +212,7 @@ def echo_ok(port):
 
 # mod_gramex's workers for a url with origins carry timeout=300: one url only
 def plain_yaml(port):
-    return f"""
-url:
-  plain:
-    pattern: /plain
-    handler: ProxyHandler
-    kwargs: {{url: "http://127.0.0.1:{port}/ws"}}
-"""
+    return proxy_yaml('plain', port)
 
 
 def test_idle_timeout_closes(served, backend):
@@ -345,7 +327,7 @@ def test_clients_that_close_at_once(served):
             s.recv(1)       # the 101 has started to arrive
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
         s.close()
-    assert until(lambda: fds_now(h) == base), (fds_now(h), base)
+    assert wait_until(lambda: fds_now(h) == base, WAIT), (fds_now(h), base)
     assert echo(h.port) == ['hello']
 
 

@@ -11,10 +11,8 @@ import struct
 import pytest
 import websockets
 
-from gxhttpd import BUILD
-from test_proxy import Backend
+from gxhttpd import BUILD, wait_until
 from ws_util import ONE_CHILD, children, stable_fds, totals
-from test_ws_async import until
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -34,18 +32,17 @@ WIDE = """<IfModule mpm_event_module>
 
 
 @pytest.fixture
-def app(app_dir):
+def app(app_dir, backends):
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    b = Backend()
-    yield app_dir({'gramex.yaml': f"""
+    b = backends()
+    return app_dir({'gramex.yaml': f"""
 url:
   chat:
     pattern: /chat
     handler: ProxyHandler
     kwargs: {{url: "ws://127.0.0.1:{b.port}/ws"}}
 """})
-    b.stop()
 
 
 async def open_many(port, n):
@@ -88,12 +85,12 @@ def test_open_close_cycles_return_fds_and_memory(httpd, app):
     fds_idle = stable_fds(h)
     child = children(h.pid())
     asyncio.run(cycle(h.port, 'client'))        # warm: pools, free lists, tunnel thread
-    assert until(lambda: totals(h.pid())[3] == fds_idle, WAIT)
+    assert wait_until(lambda: totals(h.pid())[3] == fds_idle, WAIT)
     fds0, rss0 = totals(h.pid())[3], totals(h.pid())[2]
     seen = []
     for how in ['client', 'backend', 'abort']:
         asyncio.run(cycle(h.port, how))
-        assert until(lambda: totals(h.pid())[3] == fds0, WAIT), (how, totals(h.pid()), fds0)
+        assert wait_until(lambda: totals(h.pid())[3] == fds0, WAIT), (how, totals(h.pid()), fds0)
         seen.append((how,) + totals(h.pid()))
     print(f'\nbaseline fds {fds0} rss {rss0} kB; after cycles {seen}')
     # RSS does not grow cycle over cycle (kB; allocator free lists stay)

@@ -12,8 +12,9 @@ import requests
 import websockets
 
 from gxhttpd import BUILD, free_port
-from test_proxy import Backend
+from gxbackends import Backend
 from test_ws_async import ONE_CHILD, WAIT
+from ws_util import BALANCED_YAML, proxy_yaml
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -21,10 +22,8 @@ DEBUG = 'GramexWebSocketAsync On\nLogLevel warn gramex:info gramex_ws:debug'
 
 
 @pytest.fixture
-def backend():
-    b = Backend('one')
-    yield b
-    b.stop()
+def backend(backends):
+    return backends('one')
 
 
 @pytest.fixture
@@ -41,13 +40,7 @@ def cert(tmp_path_factory):
 
 
 def chat_yaml(port):
-    return f"""
-url:
-  chat:
-    pattern: /chat
-    handler: ProxyHandler
-    kwargs: {{url: "http://127.0.0.1:{port}/ws"}}
-"""
+    return proxy_yaml('chat', port)
 
 
 def test_tls_client_through_mod_ssl(httpd, app_dir, backend, cert):
@@ -89,15 +82,7 @@ Listen 127.0.0.1:{tls}
 def test_balancer_sticky_tunnels(httpd, app_dir, backend):
     two = Backend('two')
     try:
-        app = app_dir({'gramex.yaml': """
-url:
-  py:
-    pattern: /py/(.*)
-    handler: FunctionHandler
-  live:
-    pattern: /livews
-    handler: WebSocketHandler
-"""})
+        app = app_dir({'gramex.yaml': BALANCED_YAML})
         h = httpd(f'{ONE_CHILD}\n{DEBUG}\nGramexConfig "{app}/gramex.yaml"\n'
                   f'GramexUpstream {backend.url} {two.url}').start()
 

@@ -10,29 +10,18 @@ import requests
 import websockets
 
 from gxhttpd import BUILD
-from test_proxy import Backend
+from ws_util import BALANCED_YAML
 
 
 @pytest.fixture
-def balanced(httpd, app_dir):
-    one, two = Backend('one'), Backend('two')
-    app = app_dir({'gramex.yaml': """
-url:
-  py:
-    pattern: /py/(.*)
-    handler: FunctionHandler
-  live:
-    pattern: /livews
-    handler: WebSocketHandler
-    kwargs: {origins: [trusted.example]}
-"""})
+def balanced(httpd, app_dir, backends):
+    one, two = backends('one'), backends('two')
+    app = app_dir({'gramex.yaml': BALANCED_YAML + '    kwargs: {origins: [trusted.example]}\n'})
 
     def make(extra=''):
         return httpd(f'GramexConfig "{app}/gramex.yaml"\n'
                      f'GramexUpstream {one.url} {two.url}\n{extra}').start()
-    yield make
-    one.stop()
-    two.stop()
+    return make
 
 
 def whoami(port, cookie=None, origin=None):

@@ -7,7 +7,6 @@ import pytest
 import websockets
 
 from gxhttpd import REPO
-from test_proxy import Backend
 
 IDLE_SOCKETS = 1000
 # bounds, not measurements: a stalled server fails instead of hanging
@@ -16,8 +15,8 @@ HTTP_TIMEOUT = 30
 
 
 @pytest.fixture
-def ws_app(httpd, app_dir):
-    b = Backend()
+def ws_app(httpd, app_dir, backends):
+    b = backends()
     app = app_dir({'gramex.yaml': f"""
 url:
   chat:
@@ -29,8 +28,7 @@ url:
     handler: FileHandler
     kwargs: {{path: $YAMLPATH/page.html}}
 """, 'page.html': 'ok\n'})
-    yield app
-    b.stop()
+    return app
 
 
 async def hold_and_probe(port):

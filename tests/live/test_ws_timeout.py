@@ -7,7 +7,7 @@ import pytest
 import websockets
 
 from gxhttpd import BUILD
-from test_proxy import Backend
+from ws_util import proxy_yaml
 
 pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
@@ -15,17 +15,9 @@ SHORT = 'Timeout 1\nProxyTimeout 1'
 
 
 @pytest.fixture
-def ws_app(app_dir):
-    b = Backend()
-    app = app_dir({'gramex.yaml': f"""
-url:
-  chat:
-    pattern: /chat
-    handler: ProxyHandler
-    kwargs: {{url: "http://127.0.0.1:{b.port}/ws"}}
-"""})
-    yield app
-    b.stop()
+def ws_app(app_dir, backends):
+    b = backends()
+    return app_dir({'gramex.yaml': proxy_yaml('chat', b.port)})
 
 
 async def idle_then_send(port, idle):

@@ -171,3 +171,27 @@ def stable_fds(h, bound=60):
         last = now
         time.sleep(0.25)
     return last
+
+
+def proxy_yaml(name, port):
+    """gramex.yaml with one url, /`name`, proxied to backend.py's /ws on `port`."""
+    return f"""
+url:
+  {name}:
+    pattern: /{name}
+    handler: ProxyHandler
+    kwargs: {{url: "http://127.0.0.1:{port}/ws"}}
+"""
+
+
+# gramex.yaml for GramexUpstream tests: /py/ answers with the backend's name,
+# /livews is a WebSocketHandler (its kwargs may be appended)
+BALANCED_YAML = """
+url:
+  py:
+    pattern: /py/(.*)
+    handler: FunctionHandler
+  live:
+    pattern: /livews
+    handler: WebSocketHandler
+"""
