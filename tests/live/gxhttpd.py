@@ -34,6 +34,15 @@ url:
     kwargs: {path: $YAMLPATH/page.html}
 """
 
+# one ProxyHandler url; .format(port=...) names its backend
+PROXY_APP = """
+url:
+  api:
+    pattern: /$YAMLURL/api/(.*)
+    handler: ProxyHandler
+    kwargs: {{url: 'http://127.0.0.1:{port}/{{0}}'}}
+"""
+
 DEBIAN_MODULES = ['mpm_event', 'authz_core', 'mime', 'headers', 'deflate', 'filter', 'proxy',
                   'proxy_http', 'proxy_wstunnel', 'proxy_balancer', 'slotmem_shm',
                   'lbmethod_byrequests', 'status']

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from debian_tree import DebianTree
-from gxhttpd import PAGE_APP
+from gxhttpd import PAGE_APP, PROXY_APP
 
 APP = '\nimport: sub/gramex.yaml' + PAGE_APP
 SUB = """
@@ -177,15 +177,6 @@ def test_a2dismod_and_uninstall_leave_apache_working(debian, myapp):
     assert rc == 0 and 'Syntax OK' in out, out
     t.start()
     assert get(t, 'myapp.test', '/').text == 'debian default page\n'
-
-
-PROXY_APP = """
-url:
-  api:
-    pattern: /$YAMLURL/api/(.*)
-    handler: ProxyHandler
-    kwargs: {{url: 'http://127.0.0.1:{port}/{{0}}'}}
-"""
 
 
 def test_linked_app_proxies_with_the_checklist(debian, app_dir, backends):

@@ -7,15 +7,8 @@ import re
 
 import requests
 
-from gxhttpd import PAGE_APP as APP
+from gxhttpd import PAGE_APP as APP, PROXY_APP
 
-PROXY_APP = """
-url:
-  api:
-    pattern: /$YAMLURL/api/(.*)
-    handler: ProxyHandler
-    kwargs: {{url: 'http://127.0.0.1:{port}/{{0}}'}}
-"""
 DEBUG = 'LogLevel warn gramex:debug'
 
 

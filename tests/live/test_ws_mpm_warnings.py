@@ -5,15 +5,17 @@ MaxRequestWorkers would drop open WebSockets. Warned at start and by
 from gxhttpd import REPO, PAGE_APP
 
 
+SMALL_SPARE = ('<IfModule mpm_event_module>\n  MaxRequestWorkers 100\n  MaxSpareThreads 50\n'
+               '</IfModule>\n')
+
+
 def gx0047_lines(text):
     return [line for line in text.splitlines() if 'GX0047' in line]
 
 
 def test_small_max_spare_threads_warns_in_config_test_and_at_start(httpd, app_dir):
     app = app_dir({'gramex.yaml': PAGE_APP, 'page.html': 'page\n'})
-    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n'
-              '<IfModule mpm_event_module>\n  MaxRequestWorkers 100\n  MaxSpareThreads 50\n'
-              '</IfModule>\n')
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\n' + SMALL_SPARE)
     rc, out = h.check()
     assert rc == 0 and 'Syntax OK' in out, out
     assert gx0047_lines(out) == [
@@ -35,8 +37,6 @@ def test_gramex_websockets_conf_gives_no_warning(httpd, app_dir):
 
 def test_no_warning_when_tunnels_are_not_asynchronous(httpd, app_dir):
     app = app_dir({'gramex.yaml': PAGE_APP, 'page.html': 'page\n'})
-    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexWebSocketAsync Off\n'
-              '<IfModule mpm_event_module>\n  MaxRequestWorkers 100\n  MaxSpareThreads 50\n'
-              '</IfModule>\n')
+    h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexWebSocketAsync Off\n' + SMALL_SPARE)
     rc, out = h.check()
     assert rc == 0 and gx0047_lines(out) == [], out
