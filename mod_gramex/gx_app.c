@@ -11,6 +11,7 @@
 #include "gx_pathrule.h"
 #include "gx_merge.h"
 #include "gx_path.h"
+#include "gx_pymime.h"
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -435,32 +436,8 @@ static gx_file_conf *file_conf(apr_pool_t *p, gx_app *app, gx_route *rt, const c
 
 /* ---- error pages --------------------------------------------------------- */
 
-static const char *content_type_for(const gx_app *app, const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    const char *t;
-    char *ext;
-    if (dot && app->mime) {
-        ext = apr_pstrdup(apr_hash_pool_get(app->mime), dot);
-        for (char *c = ext; *c; c++)
-            *c = apr_tolower(*c);
-        if ((t = apr_hash_get(app->mime, ext, APR_HASH_KEY_STRING)))
-            return t;
-    }
-    /* Gramex sets what Python's mimetypes.guess_type() says, with no charset;
-     * without a guess Tornado's default stays */
-    if (dot && (!strcasecmp(dot, ".html") || !strcasecmp(dot, ".htm")))
-        return "text/html";
-    if (dot && (!strcasecmp(dot, ".txt")))
-        return "text/plain";
-    if (dot && (!strcasecmp(dot, ".json")))
-        return "application/json";
-    return "text/html; charset=UTF-8";
-}
-
-/* A page read whole at config time (error pages, listing templates), or
- * NULL with *why set. */
-static char *read_page(apr_pool_t *p, const char *file, const char **why)
+/* A file read whole at config time, at most `max` bytes, or NULL with *why set. */
+static char *read_whole(apr_pool_t *p, const char *file, apr_off_t max, const char **why)
 {
     apr_file_t *fd;
     apr_finfo_t fi;
@@ -471,8 +448,8 @@ static char *read_page(apr_pool_t *p, const char *file, const char **why)
         *why = "cannot be read";
         return NULL;
     }
-    if (fi.size > GX_ERROR_PAGE_MAX) {
-        *why = apr_psprintf(p, "is larger than %d bytes", GX_ERROR_PAGE_MAX);
+    if (fi.size > max) {
+        *why = apr_psprintf(p, "is larger than %" APR_OFF_T_FMT " bytes", max);
         apr_file_close(fd);
         return NULL;
     }
@@ -482,6 +459,131 @@ static char *read_page(apr_pool_t *p, const char *file, const char **why)
     buf[len] = '\0';
     apr_file_close(fd);
     return buf;
+}
+
+/* A page read whole at config time (error pages, listing templates), or
+ * NULL with *why set. */
+static char *read_page(apr_pool_t *p, const char *file, const char **why)
+{
+    return read_whole(p, file, GX_ERROR_PAGE_MAX, why);
+}
+
+/* Python's MimeTypes.readfp: "type ext ext..." lines, a word starting
+ * with '#' ends a line, a later line wins. Keys are lowercased, as
+ * guess_type falls back to the lowercased suffix. */
+static void read_mime_types(apr_pool_t *p, apr_hash_t *h, const char *text)
+{
+    static const char ws[] = " \t\r\f\v";
+    while (*text) {
+        apr_size_t len = strcspn(text, "\n");
+        char *line = apr_pstrmemdup(p, text, len), *last, *word, *c;
+        const char *type = NULL;
+        for (word = apr_strtok(line, ws, &last); word && *word != '#';
+             word = apr_strtok(NULL, ws, &last)) {
+            if (!type) {
+                type = word;
+                continue;
+            }
+            for (c = word; *c; c++)
+                *c = apr_tolower(*c);
+            apr_hash_set(h, apr_pstrcat(p, ".", word, NULL), APR_HASH_KEY_STRING, type);
+        }
+        text += len + (text[len] != '\0');
+    }
+}
+
+/* The tables Gramex's mimetypes.guess_type() reads, built once per app and
+ * only for an app with error pages: Python's own, then the system files
+ * Python reads where they exist (Windows: its registry instead, which we do
+ * not read), then Gramex's mime: (add_type). */
+static void python_types(apr_pool_t *p, gx_app *app)
+{
+#ifndef WIN32
+    static const char *const known[] = {
+        "/etc/mime.types", "/etc/httpd/mime.types", "/etc/httpd/conf/mime.types",
+        "/etc/apache/mime.types", "/etc/apache2/mime.types",
+        "/usr/local/etc/httpd/conf/mime.types", "/usr/local/lib/netscape/mime.types",
+        "/usr/local/etc/mime.types", NULL};
+    int i;
+#endif
+    apr_hash_index_t *hi;
+    if (app->py_types)
+        return;
+    app->py_types = apr_hash_make(p);
+    app->py_common_types = apr_hash_make(p);
+    read_mime_types(p, app->py_types, gx_py_types_strict);
+    read_mime_types(p, app->py_common_types, gx_py_types_common);
+#ifndef WIN32
+    for (i = 0; known[i]; i++) {
+        const char *why;
+        char *text = read_whole(p, known[i], 4 * 1024 * 1024, &why);
+        if (text)
+            read_mime_types(p, app->py_types, text);
+    }
+#endif
+    for (hi = apr_hash_first(p, app->mime); hi; hi = apr_hash_next(hi)) {
+        const void *ext;
+        void *type;
+        apr_hash_this(hi, &ext, NULL, &type);
+        apr_hash_set(app->py_types, ext, APR_HASH_KEY_STRING, type);
+    }
+}
+
+/* Python's splitext: the suffix from the last '.' of the file name, unless
+ * only dots come before it. */
+static const char *split_ext(apr_pool_t *p, const char *path, apr_size_t len,
+                             apr_size_t *base_len)
+{
+    apr_size_t start = len, dot, i;
+    while (start && path[start - 1] != '/' && path[start - 1] != '\\')
+        start--;
+    for (dot = len; dot > start && path[dot - 1] != '.'; dot--)
+        ;
+    if (dot <= start)
+        return NULL;
+    for (i = start; i < dot - 1 && path[i] == '.'; i++)
+        ;
+    if (i == dot - 1)
+        return NULL;
+    *base_len = dot - 1;
+    return apr_pstrmemdup(p, path + dot - 1, len - (dot - 1));
+}
+
+/* The Content-Type Gramex gives an error: page: mimetypes.guess_type(path,
+ * strict=False), with its suffix and encoding maps (x.html.gz is text/html);
+ * without a guess Tornado's default, with its charset. */
+static const char *error_page_type(apr_pool_t *p, gx_app *app, const char *path)
+{
+    static const char *const suffixes[][2] = {
+        {".svgz", ".svg.gz"}, {".tgz", ".tar.gz"}, {".taz", ".tar.gz"}, {".tz", ".tar.gz"},
+        {".tbz2", ".tar.bz2"}, {".txz", ".tar.xz"}};
+    static const char *const encodings[] = {".gz", ".Z", ".bz2", ".xz", ".br", NULL};
+    const char *name = path, *ext, *type;
+    apr_size_t len = strlen(path), base, i;
+    char *lower, *c;
+    python_types(p, app);
+    ext = split_ext(p, name, len, &base);
+    for (i = 0; ext && i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+        if (strcmp(ext, suffixes[i][0]) == 0) {
+            name = apr_pstrcat(p, apr_pstrmemdup(p, name, base), suffixes[i][1], NULL);
+            len = strlen(name);
+            ext = split_ext(p, name, len, &base);
+            i = (apr_size_t)-1;     /* Python loops while the suffix maps */
+        }
+    for (i = 0; ext && encodings[i]; i++)
+        if (strcmp(ext, encodings[i]) == 0) {
+            ext = split_ext(p, name, base, &base);
+            break;
+        }
+    if (!ext)
+        return "text/html; charset=UTF-8";
+    lower = apr_pstrdup(p, ext);
+    for (c = lower; *c; c++)
+        *c = apr_tolower(*c);
+    if ((type = apr_hash_get(app->py_types, lower, APR_HASH_KEY_STRING))
+        || (type = apr_hash_get(app->py_common_types, lower, APR_HASH_KEY_STRING)))
+        return type;
+    return "text/html; charset=UTF-8";
 }
 
 static apr_array_header_t *error_pages(apr_pool_t *p, gx_app *app, gx_route *rt,
@@ -525,9 +627,18 @@ static apr_array_header_t *error_pages(apr_pool_t *p, gx_app *app, gx_route *rt,
         }
         {
             gx_error_page *e = apr_array_push(out);
+            int h;
             e->status = code;
             e->body = buf;
-            e->content_type = content_type_for(app, file);
+            e->content_type = error_page_type(p, app, file);
+            /* the page's headers: after Gramex's guess, which they override */
+            e->headers = header_rules(p, gx_map_get(v, "headers"), 0,
+                                      apr_psprintf(p, "url %s: error %d", rt->name, code), d);
+            for (h = 0; h < e->headers->nelts; h++) {
+                gx_header *hd = &APR_ARRAY_IDX(e->headers, h, gx_header);
+                if (!strcasecmp(hd->name, "Content-Type") && hd->value)
+                    e->content_type = hd->value;
+            }
         }
     }
     return out;
@@ -619,6 +730,20 @@ static const char *misspelt_handler(const char *name)
     return NULL;
 }
 
+/* Tornado checks XSRF before any handler code; BaseHandler's setup_xsrf
+ * replaces the check with a no-op for `xsrf_cookies: false` exactly (not
+ * other false values), and with one that AJAX requests skip otherwise. A
+ * class of the app's own may do either: left OFF, as we cannot tell. */
+static gx_xsrf xsrf_check(const gx_app *app, const gx_route *rt)
+{
+    const gx_node *off = gx_map_get(rt->kwargs, "xsrf_cookies");
+    if (!app->xsrf_cookies)
+        return GX_XSRF_OFF;
+    if (!is_gramex_handler(rt->handler))
+        return strncmp(rt->handler, "tornado.", 8) == 0 ? GX_XSRF_TORNADO : GX_XSRF_OFF;
+    return off && off->type == GX_BOOL && !off->i ? GX_XSRF_OFF : GX_XSRF_GRAMEX;
+}
+
 static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_node,
                              const gx_node *spec, const gx_node *handlers,
                              const gx_node *app_auth, const gx_app_opts *o, gx_diags *d)
@@ -687,6 +812,7 @@ static gx_route *build_route(apr_pool_t *p, gx_app *app, const gx_node *name_nod
         if (!gx_map_get(rt->kwargs, "auth") && app_auth && app_auth->type != GX_NULL)
             gx_map_set(p, rt->kwargs, "auth", gx_node_copy(p, app_auth));
     }
+    rt->xsrf = xsrf_check(app, rt);
     warn_not_relative(p, app, rt, pattern, d);
 
     {
@@ -870,9 +996,13 @@ gx_app *gx_app_build(apr_pool_t *p, gx_loaded *loaded, const char *yaml_path,
     {
         const gx_node *body = gx_map_get(gx_map_get(appconf, "listen"), "max_body_size");
         const gx_node *gzip = gx_map_get(gx_map_get(appconf, "settings"), "compress_response");
+        const gx_node *tb = gx_map_get(gx_map_get(appconf, "settings"), "serve_traceback");
+        const gx_node *xsrf = gx_map_get(gx_map_get(appconf, "settings"), "xsrf_cookies");
         app->max_body = body && body->type == GX_INT && body->i > 0 ? (apr_off_t)body->i
                                                                      : GX_DEFAULT_MAX_BODY;
         app->compress = !gzip || gx_truthy(gzip);
+        app->serve_traceback = !tb || gx_truthy(tb);
+        app->xsrf_cookies = !xsrf || gx_truthy(xsrf);
     }
 
     if (url && url->type != GX_MAP) {

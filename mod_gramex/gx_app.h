@@ -69,8 +69,18 @@ typedef struct {
 typedef struct {
     int status;
     const char *body;               /* file contents read at config time */
-    const char *content_type;
+    const char *content_type;       /* as Gramex sends it (headers:, else the file's type) */
+    apr_array_header_t *headers;    /* gx_header: the page's other headers:, or NULL */
 } gx_error_page;
+
+/* Which XSRF check Gramex runs on a url's POST, PUT, DELETE and PATCH
+ * (app.settings.xsrf_cookies, spec e.6). */
+typedef enum {
+    GX_XSRF_OFF,        /* xsrf_cookies off for the app, or `xsrf_cookies: false` */
+    GX_XSRF_TORNADO,    /* Tornado's own (RedirectHandler): a token is always needed */
+    GX_XSRF_GRAMEX      /* BaseHandler's: AJAX requests (X-Requested-With, Sec-Fetch-Mode:
+                           cors) skip it */
+} gx_xsrf;
 
 typedef struct {
     const char *name;
@@ -92,6 +102,7 @@ typedef struct {
     gx_cors *cors;                      /* NULL without cors: */
     apr_array_header_t *headers;        /* gx_header: PROXY/UPSTREAM response headers */
     const gx_proxy_conf *proxy;         /* ProxyHandler settings, built once */
+    gx_xsrf xsrf;
 } gx_route;
 
 typedef struct {
@@ -106,6 +117,11 @@ typedef struct {
     apr_hash_t *mime;                   /* ".ext" lowercased -> type, from mime: */
     apr_off_t max_body;                 /* app.listen.max_body_size, else GX_DEFAULT_MAX_BODY */
     int compress;                       /* app.settings.compress_response (default on) */
+    int serve_traceback;                /* app.settings.serve_traceback (default on): Tornado's
+                                           errors as text/plain tracebacks, not HTML lines */
+    int xsrf_cookies;                   /* app.settings.xsrf_cookies (default on) */
+    apr_hash_t *py_types;               /* build time: Python's mimetypes tables, strict and */
+    apr_hash_t *py_common_types;        /* not, for error pages' types (NULL until needed) */
     apr_hash_t *memo;                   /* build time: node -> table built from it, so routes
                                            sharing handler defaults share their tables */
 } gx_app;

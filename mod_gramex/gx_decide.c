@@ -5,11 +5,23 @@
 #include "gx_pattern.h"
 #include "gx_format.h"
 #include "gx_json.h"
+#include "gx_percent.h"
 #include <apr_strings.h>
 
 /* Tornado's own answers (tornado/websocket.py), sent as it sends them. */
 #define GX_WS_ONLY_TEXT "Can \"Upgrade\" only to \"WebSocket\"."
 #define GX_TORNADO_TYPE "text/html; charset=UTF-8"
+#define GX_XSRF_MISSING "'_xsrf' argument missing from POST"
+
+/* Python's repr of a list of method names: ['GET', 'POST'] */
+static const char *py_list(apr_pool_t *p, const apr_array_header_t *a)
+{
+    const char *out = "[";
+    int i;
+    for (i = 0; a && i < a->nelts; i++)
+        out = apr_pstrcat(p, out, i ? ", '" : "'", APR_ARRAY_IDX(a, i, const char *), "'", NULL);
+    return apr_pstrcat(p, out, "]", NULL);
+}
 
 static void refuse(gx_decision *d, int status, const char *reason)
 {
@@ -18,16 +30,124 @@ static void refuse(gx_decision *d, int status, const char *reason)
     d->reason = reason;
 }
 
-static int method_allowed(apr_pool_t *p, const gx_route *rt, const char *method, gx_decision *d)
+/* Tornado's send_error for an HTTPError raised before the handler runs:
+ * with app.settings.serve_traceback the traceback as text/plain, of which
+ * we send the last line (the error, not the lines naming Gramex's files);
+ * without it Tornado's one-line HTML page. `log`: the error's message. */
+static void tornado_error(apr_pool_t *p, const gx_app *app, gx_decision *d, const char *phrase,
+                          const char *log)
+{
+    d->error_page_first = 1;
+    d->before_cors = 1;
+    if (!app->serve_traceback) {
+        d->body = apr_psprintf(p, "<html><title>%d: %s</title><body>%d: %s</body></html>",
+                               d->status, phrase, d->status, phrase);
+        d->body_type = GX_TORNADO_TYPE;
+        return;
+    }
+    d->body = log ? apr_psprintf(p, "tornado.web.HTTPError: HTTP %d: %s (%s)\n", d->status,
+                                 phrase, log)
+                  : apr_psprintf(p, "tornado.web.HTTPError: HTTP %d: %s\n", d->status, phrase);
+    d->body_type = "text/plain";
+}
+
+/* Tornado's RequestHandler.SUPPORTED_METHODS: others are refused first */
+static int tornado_method(const char *m)
+{
+    static const char *const known[] = {"GET", "HEAD", "POST", "DELETE", "PATCH", "PUT",
+                                        "OPTIONS", NULL};
+    int i;
+    for (i = 0; known[i]; i++)
+        if (strcmp(known[i], m) == 0)
+            return 1;
+    return 0;
+}
+
+static int blank(const char *s)
+{
+    while (s && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '\f' || *s == '\v'))
+        s++;
+    return !s || !*s;
+}
+
+/* The last ?_xsrf= value, as Tornado's get_argument takes it ('&' only
+ * separates; a name without '=' has an empty value), or NULL. */
+static const char *query_xsrf(apr_pool_t *p, const char *query)
+{
+    const char *last = NULL;
+    while (query && *query) {
+        apr_size_t len = strcspn(query, "&");
+        const char *eq = memchr(query, '=', len);
+        apr_size_t klen = eq ? (apr_size_t)(eq - query) : len;
+        const char *key = gx_percent_decode(p, query, klen, GX_DECODE_PLUS);
+        if (key && strcmp(key, "_xsrf") == 0)
+            last = eq ? gx_percent_decode(p, eq + 1, len - klen - 1, GX_DECODE_PLUS) : "";
+        query += len;
+        if (*query)
+            query++;
+    }
+    return last;
+}
+
+/* Would Gramex's XSRF check (spec e.6), which runs before the url's
+ * methods: check and the handler, refuse this request? Said only where it
+ * is sure without the body: no token in the query or headers and no form
+ * body that could carry one. A token present is compared with the _xsrf
+ * cookie by Gramex, which answers 403 or goes on: we do not say which. */
+static int xsrf_refuses(apr_pool_t *p, const gx_route *rt, const gx_request_in *in)
+{
+    const char *ct = in->content_type;
+    if (rt->xsrf == GX_XSRF_OFF || !tornado_method(in->method) || !strcmp(in->method, "GET")
+        || !strcmp(in->method, "HEAD") || !strcmp(in->method, "OPTIONS"))
+        return 0;
+    if (rt->xsrf == GX_XSRF_GRAMEX && ((in->requested_with
+                                        && !strcasecmp(in->requested_with, "xmlhttprequest"))
+                                       || (in->fetch_mode && !strcasecmp(in->fetch_mode, "cors"))))
+        return 0;
+    if (!blank(query_xsrf(p, in->query)) || !blank(in->xsrf_token))
+        return 0;
+    /* Tornado parses these bodies (case-sensitive prefixes) */
+    return !(ct && (!strncmp(ct, "application/x-www-form-urlencoded", 33)
+                    || !strncmp(ct, "multipart/form-data", 19)));
+}
+
+/* 403 or 405 for a method the url or its handler does not take: Tornado
+ * refuses methods it does not know first, then checks XSRF, then Gramex
+ * its methods: (naming them), or the handler lacks the method. */
+static void refuse_method(apr_pool_t *p, const gx_app *app, const gx_route *rt,
+                          const gx_request_in *in, const char *why, int named, gx_decision *d)
+{
+    if (tornado_method(in->method) && xsrf_refuses(p, rt, in)) {
+        refuse(d, 403, "XSRF: no _xsrf argument or X-Xsrftoken header (Gramex checks it "
+                       "before the method)");
+        d->before_cors = 1;
+        d->error_page_first = 1;
+        /* a Gramex handler sends its own 403 page (a template: not ours) */
+        if (rt->xsrf == GX_XSRF_TORNADO)
+            tornado_error(p, app, d, "Forbidden", GX_XSRF_MISSING);
+        return;
+    }
+    refuse(d, 405, why);
+    d->allow = rt->methods;
+    tornado_error(p, app, d, "Method Not Allowed",
+                  named && tornado_method(in->method)
+                      ? apr_psprintf(p, "%s: method %s not in allowed methods %s", rt->name,
+                                     in->method, py_list(p, rt->methods))
+                      : NULL);
+}
+
+static int method_allowed(apr_pool_t *p, const gx_app *app, const gx_route *rt,
+                          const gx_request_in *in, gx_decision *d)
 {
     int i;
     if (!rt->methods)
         return 1;
     for (i = 0; i < rt->methods->nelts; i++)
-        if (strcmp(APR_ARRAY_IDX(rt->methods, i, const char *), method) == 0)
+        if (strcmp(APR_ARRAY_IDX(rt->methods, i, const char *), in->method) == 0)
             return 1;
-    refuse(d, 405, apr_psprintf(p, "method %s not in the url's methods", method));
-    d->allow = rt->methods;
+    /* RedirectHandler lacks the method whatever methods: says */
+    refuse_method(p, app, rt, in, apr_psprintf(p, "method %s not in the url's methods", in->method),
+                  rt->kind != GX_KIND_REDIRECT, d);
     return 0;
 }
 
@@ -42,14 +162,14 @@ static const char *capture(apr_pool_t *p, const char *path, const gx_match *m, i
     return gx_capture_decode(p, path + s, e - s);
 }
 
-static void redirect(apr_pool_t *p, const gx_route *rt, const gx_request_in *in,
-                     const gx_match *m, gx_decision *d)
+static void redirect(apr_pool_t *p, const gx_app *app, const gx_route *rt,
+                     const gx_request_in *in, const gx_match *m, gx_decision *d)
 {
     const char *args[GX_MAX_CAPTURES];
     int i, n = m->ngroups < GX_MAX_CAPTURES ? m->ngroups : GX_MAX_CAPTURES;
     char *target;
     if (strcmp(in->method, "GET") != 0 && strcmp(in->method, "HEAD") != 0) {
-        refuse(d, 405, "RedirectHandler answers GET only");
+        refuse_method(p, app, rt, in, "RedirectHandler answers GET only", 0, d);
         return;
     }
     for (i = 0; i < n; i++)
@@ -117,7 +237,7 @@ static void decide_route(apr_pool_t *p, const gx_app *app, const gx_request_in *
 {
     const gx_route *rt = d->route;
     const gx_proxy_conf *pc = rt->proxy;
-    if (!method_allowed(p, rt, in->method, d))
+    if (!method_allowed(p, app, rt, in, d))
         return;
     switch (rt->kind) {
     case GX_KIND_FILE:
@@ -125,7 +245,7 @@ static void decide_route(apr_pool_t *p, const gx_app *app, const gx_request_in *
             upstream(p, in, "the file needs a Gramex transform (template, sass, ts, markdown)", d);
         return;
     case GX_KIND_REDIRECT:
-        redirect(p, rt, in, m, d);
+        redirect(p, app, rt, in, m, d);
         return;
     case GX_KIND_BROKEN:
         refuse(d, 500, rt->upstream_reason);

@@ -26,6 +26,12 @@ typedef struct {
     const char *query;      /* after '?', or NULL */
     const char *upstream;   /* GramexUpstream target (URL or balancer://), or NULL */
     int upgrade;            /* Upgrade: websocket was asked for */
+    /* Gramex's XSRF check (spec e.6), as far as it can be told without the
+     * body: each NULL when the request has no such header */
+    const char *requested_with;     /* X-Requested-With */
+    const char *fetch_mode;         /* Sec-Fetch-Mode */
+    const char *xsrf_token;         /* X-Xsrftoken, else X-Csrftoken */
+    const char *content_type;       /* a form body may carry the _xsrf argument */
 } gx_request_in;
 
 typedef struct {
@@ -34,6 +40,9 @@ typedef struct {
     const char *reason;         /* REFUSE, UNAVAILABLE: why, for the log */
     const char *body;           /* REFUSE: Gramex's own answer text, or NULL */
     const char *body_type;      /* its Content-Type */
+    int error_page_first;       /* REFUSE: body is Tornado's send_error page, so the url's
+                                   error: page for `status` replaces it */
+    int before_cors;            /* REFUSE: Gramex refuses before it adds CORS headers */
     int route_index;            /* -1 without a url */
     const gx_route *route;
     const char *path;           /* canonical path (matched, sent upstream) */

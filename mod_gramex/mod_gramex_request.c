@@ -154,6 +154,12 @@ static int route(request_rec *r, const gx_server_conf *c, const char *path)
     in.query = r->args;
     in.upstream = c->upstream_target;
     in.upgrade = gx_is_upgrade(r);
+    in.requested_with = apr_table_get(r->headers_in, "X-Requested-With");
+    in.fetch_mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    in.xsrf_token = apr_table_get(r->headers_in, "X-Xsrftoken");
+    if (!in.xsrf_token || !*in.xsrf_token)
+        in.xsrf_token = apr_table_get(r->headers_in, "X-Csrftoken");
+    in.content_type = apr_table_get(r->headers_in, "Content-Type");
     gr = apr_pcalloc(r->pool, sizeof(*gr));
     gx_decide(r->pool, app, &in, &gr->d);
     if (gr->d.action == GX_DO_DECLINE || (gr->d.route && location_sets_handler(r)))
@@ -167,7 +173,7 @@ static int route(request_rec *r, const gx_server_conf *c, const char *path)
 
     if (rt->kind != GX_KIND_REDIRECT)       /* not a Gramex handler: no defaults */
         apply_headers(r, app->base_headers, NULL);
-    if (rt->cors && !(gr->d.action == GX_DO_REFUSE && gr->d.status == HTTP_METHOD_NOT_ALLOWED)) {
+    if (rt->cors && !(gr->d.action == GX_DO_REFUSE && gr->d.before_cors)) {
         int status = cors(r, rt);
         if (status != DECLINED)
             return status;
@@ -379,52 +385,12 @@ static apr_status_t error_body_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     ap_set_content_type(f->r, page->content_type);
     apr_table_unset(f->r->headers_out, "Content-Length");
+    apply_headers(f->r, page->headers, "Content-Type");     /* the page's headers: */
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(page->body, strlen(page->body),
                                                            bb->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
-}
-
-/* Python's repr of a list of method names: ['GET', 'POST'] */
-static const char *py_list(apr_pool_t *p, const apr_array_header_t *a)
-{
-    const char *out = "[";
-    int i;
-    for (i = 0; a && i < a->nelts; i++)
-        out = apr_pstrcat(p, out, i ? ", '" : "'", APR_ARRAY_IDX(a, i, const char *), "'", NULL);
-    return apr_pstrcat(p, out, "]", NULL);
-}
-
-/* The 405 Gramex answers when we refuse a method for one of its urls. It
- * raises Tornado's HTTPError: the url's methods: check (BaseHandler) names
- * them; a handler without that method (RedirectHandler) does not. With
- * app.settings.serve_traceback (Gramex's default) Tornado sends the
- * traceback as text/plain: we send its last line, the error, not the lines
- * naming Gramex's own files. Without it, Tornado's one-line HTML page. */
-static gx_error_page *method_refused(request_rec *r, const gx_request *gr)
-{
-    const gx_route *rt = gr->route;
-    const gx_node *tb = gx_map_get(gx_map_get(gx_map_get(gr->app->loaded->config, "app"),
-                                              "settings"), "serve_traceback");
-    gx_error_page *page = apr_palloc(r->pool, sizeof(*page));
-    page->status = HTTP_METHOD_NOT_ALLOWED;
-    if (tb && !gx_truthy(tb)) {
-        page->content_type = "text/html; charset=UTF-8";
-        page->body = "<html><title>405: Method Not Allowed</title>"
-                     "<body>405: Method Not Allowed</body></html>";
-    }
-    else if (rt->methods && rt->kind != GX_KIND_REDIRECT) {
-        page->content_type = "text/plain";
-        page->body = apr_psprintf(r->pool, "tornado.web.HTTPError: HTTP 405: Method Not Allowed "
-                                  "(%s: method %s not in allowed methods %s)\n", rt->name,
-                                  r->method, py_list(r->pool, rt->methods));
-    }
-    else {
-        page->content_type = "text/plain";
-        page->body = "tornado.web.HTTPError: HTTP 405: Method Not Allowed\n";
-    }
-    return page;
 }
 
 static void insert_error_filter(request_rec *r)
@@ -433,20 +399,18 @@ static void insert_error_filter(request_rec *r)
     const gx_error_page *page = NULL;
     if (!gr || !gr->route)
         return;
-    if (gr->d.body && r->status == gr->d.status) {
-        gx_error_page *own = apr_palloc(r->pool, sizeof(*own));
+    /* the url's error: page wins over Tornado's send_error text, as
+     * Gramex's write_error tries it first; not over text Tornado writes
+     * itself (the WebSocket 400) */
+    if (!gr->d.body || r->status != gr->d.status || gr->d.error_page_first)
+        page = error_page(gr, r->status);
+    if (!page && gr->d.body && r->status == gr->d.status) {
+        gx_error_page *own = apr_pcalloc(r->pool, sizeof(*own));
         own->status = gr->d.status;
         own->body = gr->d.body;
         own->content_type = gr->d.body_type;
         page = own;
     }
-    else {
-        page = error_page(gr, r->status);
-    }
-    /* the url's error: page wins, as Gramex's write_error tries it first */
-    if (!page && r->status == HTTP_METHOD_NOT_ALLOWED && gr->d.action == GX_DO_REFUSE
-        && gr->d.status == HTTP_METHOD_NOT_ALLOWED)
-        page = method_refused(r, gr);
     if (page)
         ap_add_output_filter(GX_ERROR_BODY_FILTER, (void *)page, r, r->connection);
 }

@@ -178,9 +178,10 @@ static void decisions(apr_pool_t *p)
     CHECK_INT(d.status, 400);
     CHECK_STR(d.body, "Can \"Upgrade\" only to \"WebSocket\".");
 
+    /* a browser's DELETE meets Gramex's XSRF check (403) before methods: */
     d = decide(p, app, "DELETE", "/get", NULL);
-    CHECK_INT(d.status, 405);
-    CHECK_INT(d.allow ? d.allow->nelts : 0, 1);
+    CHECK_INT(d.status, 403);
+    CHECK(!d.body && d.error_page_first && d.before_cors);
 
     d = decide(p, app, "GET", "/sub?x=1", NULL);
     CHECK_INT(d.action, GX_DO_REDIRECT);
@@ -198,6 +199,216 @@ static void decisions(apr_pool_t *p)
     d = decide(p, app, "GET", "/missing", NULL);
     CHECK_INT(d.status, 404);
     CHECK_STR(d.route ? d.route->name : NULL, "all");
+}
+
+static gx_app *build_yaml(apr_pool_t *p, const char *dir, const char *yaml_text)
+{
+    gx_load_opts lo = {0};
+    gx_diags *d = gx_diags_make(p);
+    const char *yaml = apr_pstrcat(p, root_dir, "/", dir, "/gramex.yaml", NULL);
+    gx_loaded *l;
+    gx_app *app;
+    put(p, apr_pstrcat(p, dir, "/gramex.yaml", NULL), yaml_text);
+    lo.hostname = "testhost";
+    l = gx_load_app(p, yaml, &lo, d);
+    CHECK(l && !d->errors);
+    app = l ? gx_app_build(p, l, yaml, apr_pstrcat(p, root_dir, "/", dir, NULL), NULL, d) : NULL;
+    CHECK(app && !d->errors);
+    return app;
+}
+
+static gx_decision ask(apr_pool_t *p, const gx_app *app, const char *method, const char *target,
+                       const char *header, const char *value)
+{
+    gx_request_in in = {0};
+    gx_decision d;
+    char *path = apr_pstrdup(p, target), *q = strchr(path, '?');
+    if (q)
+        *q++ = '\0';
+    in.method = method;
+    in.path = path;
+    in.query = q;
+    if (header && !strcmp(header, "X-Requested-With"))
+        in.requested_with = value;
+    else if (header && !strcmp(header, "Sec-Fetch-Mode"))
+        in.fetch_mode = value;
+    else if (header && !strcmp(header, "X-Xsrftoken"))
+        in.xsrf_token = value;
+    else if (header && !strcmp(header, "Content-Type"))
+        in.content_type = value;
+    gx_decide(p, app, &in, &d);
+    return d;
+}
+
+static const char *METHODS_YAML =
+    "url:\n"
+    "  fn:\n    pattern: /$YAMLURL/fn\n    handler: FunctionHandler\n"
+    "    kwargs: {function: str, methods: [post, Put]}\n"
+    "  open:\n    pattern: /$YAMLURL/open\n    handler: FunctionHandler\n"
+    "    kwargs: {function: str, methods: GET, xsrf_cookies: false}\n"
+    "  nearly:\n    pattern: /$YAMLURL/nearly\n    handler: FunctionHandler\n"
+    "    kwargs: {function: str, methods: GET, xsrf_cookies: 0}\n"
+    "  old:\n    pattern: /$YAMLURL/old\n    handler: tornado.web.RedirectHandler\n"
+    "    kwargs: {url: /fn}\n";
+
+/* Tornado's send_error text for a method refused, decided with the app */
+static void refused_methods(apr_pool_t *p)
+{
+    gx_app *app = build_yaml(p, "methods", METHODS_YAML);
+    gx_decision d;
+    if (!app)
+        return;
+    CHECK_INT(app->serve_traceback, 1);
+    CHECK_INT(app->xsrf_cookies, 1);
+    d = ask(p, app, "GET", "/fn", NULL, NULL);
+    CHECK_INT(d.status, 405);
+    CHECK_STR(d.body, "tornado.web.HTTPError: HTTP 405: Method Not Allowed (fn: method GET not in "
+                      "allowed methods ['POST', 'PUT'])\n");
+    CHECK_STR(d.body_type, "text/plain");
+    CHECK(d.error_page_first && d.before_cors);
+    CHECK_INT(d.allow ? d.allow->nelts : 0, 2);
+    /* methods Tornado does not know are refused before anything names them */
+    d = ask(p, app, "PROPFIND", "/fn", NULL, NULL);
+    CHECK_INT(d.status, 405);
+    CHECK_STR(d.body, "tornado.web.HTTPError: HTTP 405: Method Not Allowed\n");
+
+    /* Gramex's XSRF check first: a browser's DELETE is 403, Gramex's own
+     * 403 page (a template) is not ours to send */
+    d = ask(p, app, "DELETE", "/fn", NULL, NULL);
+    CHECK_INT(d.status, 403);
+    CHECK(!d.body && !d.allow);
+    /* ...which AJAX requests skip (values in any case)... */
+    d = ask(p, app, "DELETE", "/fn", "X-Requested-With", "xmlHttpRequest");
+    CHECK_INT(d.status, 405);
+    d = ask(p, app, "PATCH", "/fn", "Sec-Fetch-Mode", "CORS");
+    CHECK_INT(d.status, 405);
+    d = ask(p, app, "PATCH", "/fn", "Sec-Fetch-Mode", "navigate");
+    CHECK_INT(d.status, 403);
+    /* ...and a token goes on to Gramex's cookie comparison: not ours to say */
+    d = ask(p, app, "DELETE", "/fn", "X-Xsrftoken", "2|ab|cd|1");
+    CHECK_INT(d.status, 405);
+    d = ask(p, app, "DELETE", "/fn?a=1&%5Fxsrf=t", NULL, NULL);
+    CHECK_INT(d.status, 405);
+    /* Tornado strips the last value: blank is missing */
+    d = ask(p, app, "DELETE", "/fn?_xsrf=t&_xsrf=+", NULL, NULL);
+    CHECK_INT(d.status, 403);
+    d = ask(p, app, "DELETE", "/fn?_xsrf", "X-Xsrftoken", " ");
+    CHECK_INT(d.status, 403);
+    /* a form body may carry _xsrf (Tornado's prefixes are case-sensitive) */
+    d = ask(p, app, "DELETE", "/fn", "Content-Type", "multipart/form-data; boundary=x");
+    CHECK_INT(d.status, 405);
+    d = ask(p, app, "DELETE", "/fn", "Content-Type", "application/x-www-form-urlencoded");
+    CHECK_INT(d.status, 405);
+    d = ask(p, app, "DELETE", "/fn", "Content-Type", "Application/X-WWW-Form-Urlencoded");
+    CHECK_INT(d.status, 403);
+    d = ask(p, app, "DELETE", "/fn", "Content-Type", "application/json");
+    CHECK_INT(d.status, 403);
+    /* OPTIONS is never checked */
+    d = ask(p, app, "OPTIONS", "/fn", NULL, NULL);
+    CHECK_INT(d.status, 405);
+    CHECK_STR(d.body, "tornado.web.HTTPError: HTTP 405: Method Not Allowed (fn: method OPTIONS "
+                      "not in allowed methods ['POST', 'PUT'])\n");
+
+    /* xsrf_cookies: false exactly turns the check off for the url */
+    d = ask(p, app, "DELETE", "/open", NULL, NULL);
+    CHECK_INT(d.status, 405);
+    d = ask(p, app, "DELETE", "/nearly", NULL, NULL);
+    CHECK_INT(d.status, 403);
+
+    /* RedirectHandler: Tornado's own check (AJAX does not skip it), then it
+     * lacks the method; its errors are Tornado's text */
+    d = ask(p, app, "POST", "/old", "X-Requested-With", "XMLHttpRequest");
+    CHECK_INT(d.status, 403);
+    CHECK_STR(d.body, "tornado.web.HTTPError: HTTP 403: Forbidden ('_xsrf' argument missing "
+                      "from POST)\n");
+    CHECK_STR(d.body_type, "text/plain");
+    d = ask(p, app, "PUT", "/old", "X-Xsrftoken", "t");
+    CHECK_INT(d.status, 405);
+    CHECK_STR(d.body, "tornado.web.HTTPError: HTTP 405: Method Not Allowed\n");
+    d = ask(p, app, "OPTIONS", "/old", NULL, NULL);
+    CHECK_STR(d.body, "tornado.web.HTTPError: HTTP 405: Method Not Allowed\n");
+
+    /* without serve_traceback: Tornado's HTML line; without xsrf_cookies: no check */
+    app = build_yaml(p, "quiet", apr_pstrcat(p, "app: {settings: {serve_traceback: false, "
+                                             "xsrf_cookies: false}}\n", METHODS_YAML, NULL));
+    if (!app)
+        return;
+    CHECK_INT(app->serve_traceback, 0);
+    CHECK_INT(app->xsrf_cookies, 0);
+    d = ask(p, app, "DELETE", "/fn", NULL, NULL);
+    CHECK_INT(d.status, 405);
+    CHECK_STR(d.body, "<html><title>405: Method Not Allowed</title>"
+                      "<body>405: Method Not Allowed</body></html>");
+    CHECK_STR(d.body_type, "text/html; charset=UTF-8");
+    d = ask(p, app, "POST", "/old", NULL, NULL);
+    CHECK_INT(d.status, 405);
+    CHECK_STR(d.body, "<html><title>405: Method Not Allowed</title>"
+                      "<body>405: Method Not Allowed</body></html>");
+    app = build_yaml(p, "quiet403", apr_pstrcat(p, "app: {settings: {serve_traceback: false}}\n",
+                                                METHODS_YAML, NULL));
+    d = ask(p, app, "POST", "/old", NULL, NULL);
+    CHECK_INT(d.status, 403);
+    CHECK_STR(d.body, "<html><title>403: Forbidden</title><body>403: Forbidden</body></html>");
+}
+
+static const gx_error_page *page_of(const gx_app *app, const char *url)
+{
+    int i;
+    for (i = 0; i < app->routes->nelts; i++) {
+        const gx_route *rt = APR_ARRAY_IDX(app->routes, i, const gx_route *);
+        if (!strcmp(rt->name, url))
+            return rt->error_pages->nelts ? &APR_ARRAY_IDX(rt->error_pages, 0, gx_error_page)
+                                          : NULL;
+    }
+    return NULL;
+}
+
+/* An error: page's Content-Type as Gramex gives it: Python's
+ * mimetypes.guess_type(path, strict=False), no charset; Tornado's default
+ * without a guess; the page's headers: win. */
+static void error_page_types(apr_pool_t *p)
+{
+    static const struct { const char *file, *type; } cases[] = {
+        {"e.html", "text/html"}, {"E.HTM", "text/html"}, {"e.txt", "text/plain"},
+        {"e.css", "text/css"}, {"e.csv", "text/csv"}, {"e.json", "application/json"},
+        {"e.md", "text/markdown"}, {"e.yaml", "text/yaml"},    /* Gramex's mime: */
+        {"e.html.gz", "text/html"}, {"e.svgz", "image/svg+xml"},
+        {"e.pict", "image/pict"},                   /* Python's non-strict table */
+        {"e.qqq", "text/html; charset=UTF-8"}, {"notfound", "text/html; charset=UTF-8"},
+        {".html", "text/html; charset=UTF-8"},      /* a dotfile has no suffix */
+        {"..x.txt", "text/plain"},
+    };
+    const char *yaml = "url:\n";
+    gx_app *app;
+    const gx_error_page *e;
+    apr_size_t i;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        yaml = apr_psprintf(p, "%s  u%d:\n    pattern: /$YAMLURL/u%d\n    handler: FileHandler\n"
+                            "    kwargs: {path: $YAMLPATH/, error: {404: {path: $YAMLPATH/%s}}}\n",
+                            yaml, (int)i, (int)i, cases[i].file);
+        put(p, apr_pstrcat(p, "types/", cases[i].file, NULL), "page\n");
+    }
+    yaml = apr_pstrcat(p, yaml, "  own:\n    pattern: /$YAMLURL/own\n    handler: FileHandler\n"
+                       "    kwargs:\n      path: $YAMLPATH/\n      error:\n        404:\n"
+                       "          path: $YAMLPATH/e.html\n"
+                       "          headers: {Content-Type: text/plain; charset=latin-1, X-E: 1,"
+                       " Server: false}\n"
+                       "mime: {.md: text/markdown, .YAML: text/yaml}\n", NULL);
+    app = build_yaml(p, "types", yaml);
+    if (!app)
+        return;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        e = page_of(app, apr_psprintf(p, "u%d", (int)i));
+        CHECK_STR(e ? e->content_type : NULL, cases[i].type);
+    }
+    e = page_of(app, "own");
+    CHECK_STR(e ? e->content_type : NULL, "text/plain; charset=latin-1");
+    CHECK_STR(e ? e->body : NULL, "page\n");
+    CHECK_INT(e ? e->headers->nelts : 0, 3);
+    if (e && e->headers->nelts == 3) {
+        CHECK_STR(APR_ARRAY_IDX(e->headers, 1, gx_header).value, "1");
+        CHECK(!APR_ARRAY_IDX(e->headers, 2, gx_header).value);    /* false: removed */
+    }
 }
 
 /* Where the file system ignores case, so does matching. */
@@ -219,6 +430,8 @@ TEST_MAIN_BEGIN
     root_dir = make_temp_root(p, "gx-decide-");
     RUN(canonical_paths);
     RUN(decisions);
+    RUN(refused_methods);
+    RUN(error_page_types);
     RUN(caseless_router);
     rm_tree(p, root_dir);
 TEST_MAIN_END
