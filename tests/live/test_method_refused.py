@@ -1,8 +1,10 @@
 """A method a url does not allow: 405 with Gramex's own answer (Tornado's
 HTTPError, as text/plain with serve_traceback, Gramex's default; its HTML
-line without), not httpd's page. Statuses, types and bodies as Gramex 1.94.5
-answers them (gramex_serve.py on this app), the traceback cut to its last
-line: the error, not the lines naming Gramex's own files."""
+line without), not httpd's page. Before it, for POST, PUT, DELETE and PATCH,
+Gramex's XSRF check: a browser's request without a token is 403. Statuses,
+types and bodies as Gramex 1.94.5 answers them (gramex_serve.py on this app),
+the traceback cut to its last line: the error, not the lines naming Gramex's
+own files."""
 import requests
 
 from gxbackends import CannedBackend
@@ -28,11 +30,29 @@ url:
     pattern: /$YAMLURL/old
     handler: tornado.web.RedirectHandler
     kwargs: {url: /page}
+  shared:
+    pattern: /$YAMLURL/shared
+    handler: FunctionHandler
+    kwargs:
+      function: str('x')
+      methods: GET
+      cors: {origins: '*'}
+      error: {403: {path: $YAMLPATH/403.txt}}
+  open:
+    pattern: /$YAMLURL/open
+    handler: FunctionHandler
+    kwargs: {function: str('x'), methods: GET, xsrf_cookies: false}
 """
+
+AJAX = {'X-Requested-With': 'XMLHttpRequest'}
+XSRF_403 = "tornado.web.HTTPError: HTTP 403: Forbidden ('_xsrf' argument missing from POST)\n"
+HTML_405 = '<html><title>405: Method Not Allowed</title><body>405: Method Not Allowed</body></html>'
+HTML_403 = '<html><title>403: Forbidden</title><body>403: Forbidden</body></html>'
 
 
 def served(httpd, app_dir, extra=''):
-    app = app_dir({'gramex.yaml': extra + APP, 'page.txt': 'page\n', '405.txt': 'no such verb\n'})
+    app = app_dir({'gramex.yaml': extra + APP, 'page.txt': 'page\n', '405.txt': 'no such verb\n',
+                   '403.txt': 'no token\n'})
     return httpd(f'GramexConfig "{app}/gramex.yaml"').start()
 
 
@@ -60,8 +80,66 @@ def test_without_serve_traceback_tornados_html(httpd, app_dir):
     h = served(httpd, app_dir, 'app: {settings: {serve_traceback: false}}\n')
     r = requests.get(f'{h.url}/fn')
     assert (r.status_code, r.headers['Content-Type'], r.text) == (
-        405, 'text/html; charset=UTF-8',
-        '<html><title>405: Method Not Allowed</title><body>405: Method Not Allowed</body></html>')
+        405, 'text/html; charset=UTF-8', HTML_405)
+    r = requests.options(f'{h.url}/old')
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (
+        405, 'text/html; charset=UTF-8', HTML_405)
+    r = requests.delete(f'{h.url}/open')
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (
+        405, 'text/html; charset=UTF-8', HTML_405)
+    r = requests.post(f'{h.url}/old')
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (
+        403, 'text/html; charset=UTF-8', HTML_403)
+    # the url's error: page still wins
+    r = requests.get(f'{h.url}/page')
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (405, 'text/plain', 'no such verb\n')
+
+
+def test_xsrf_check_comes_before_methods(httpd, app_dir):
+    h = served(httpd, app_dir)
+    # a browser's POST without a token: Gramex's XSRF check answers first,
+    # before methods: and before CORS headers; the url's error: 403 page
+    r = requests.post(f'{h.url}/shared', headers={'Origin': 'http://elsewhere.example'})
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (403, 'text/plain', 'no token\n')
+    assert 'Allow' not in r.headers and 'Access-Control-Allow-Origin' not in r.headers
+    assert 'Origin' not in r.headers.get('Vary', '')
+    # a Gramex handler without one sends its own 403 page (a template): httpd's here
+    r = requests.delete(f'{h.url}/fn')
+    assert r.status_code == 403 and 'Allow' not in r.headers
+    # AJAX requests skip BaseHandler's check: on to methods:
+    r = requests.delete(f'{h.url}/fn', headers=AJAX)
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (
+        405, 'text/plain', 'tornado.web.HTTPError: HTTP 405: Method Not Allowed (fn: method DELETE '
+        "not in allowed methods ['POST', 'PUT'])\n")
+    r = requests.patch(f'{h.url}/fn', headers={'Sec-Fetch-Mode': 'cors'})
+    assert r.status_code == 405
+    # a token (matching the cookie here) is Gramex's to compare: we refuse the method
+    cookie = {'_xsrf': 'abc'}
+    r = requests.delete(f'{h.url}/fn', headers={'X-Xsrftoken': 'abc'}, cookies=cookie)
+    assert r.status_code == 405
+    r = requests.delete(f'{h.url}/fn?_xsrf=abc', cookies=cookie)
+    assert r.status_code == 405
+    r = requests.post(f'{h.url}/shared', data={'_xsrf': 'abc'}, cookies=cookie)  # in the form
+    assert r.status_code == 405
+    # xsrf_cookies: false on the url
+    r = requests.delete(f'{h.url}/open')
+    assert (r.status_code, r.text) == (405, 'tornado.web.HTTPError: HTTP 405: Method Not Allowed '
+                                       "(open: method DELETE not in allowed methods ['GET'])\n")
+    # RedirectHandler runs Tornado's own check, which AJAX does not skip
+    r = requests.post(f'{h.url}/old', headers=AJAX)
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (403, 'text/plain', XSRF_403)
+    r = requests.put(f'{h.url}/old', headers={'X-Csrftoken': 'abc'}, cookies={'_xsrf': 'abc'})
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (
+        405, 'text/plain', 'tornado.web.HTTPError: HTTP 405: Method Not Allowed\n')
+
+
+def test_xsrf_cookies_off_for_the_app(httpd, app_dir):
+    h = served(httpd, app_dir, 'app: {settings: {xsrf_cookies: false}}\n')
+    r = requests.post(f'{h.url}/old')
+    assert (r.status_code, r.text) == (405, 'tornado.web.HTTPError: HTTP 405: Method Not Allowed\n')
+    r = requests.delete(f'{h.url}/shared')
+    assert (r.status_code, r.text) == (405, 'tornado.web.HTTPError: HTTP 405: Method Not Allowed '
+                                       "(shared: method DELETE not in allowed methods ['GET'])\n")
 
 
 def test_upload_handler_keeps_methods_for_itself(httpd, app_dir):
