@@ -377,7 +377,7 @@ static apr_status_t error_body_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     const gx_error_page *page = f->ctx;
     apr_bucket *b;
-    int eos = 0;
+    int eos = 0, i;
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b))
         eos |= APR_BUCKET_IS_EOS(b);
     apr_brigade_cleanup(bb);            /* httpd's own error text */
@@ -385,7 +385,12 @@ static apr_status_t error_body_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     ap_set_content_type(f->r, page->content_type);
     apr_table_unset(f->r->headers_out, "Content-Length");
-    apply_headers(f->r, page->headers, "Content-Type");     /* the page's headers: */
+    /* the page's headers:, last; httpd's error response already moved the
+     * headers set so far into headers_out */
+    apply_headers(f->r, page->headers, "Content-Type");
+    for (i = 0; page->headers && i < page->headers->nelts; i++)
+        if (!APR_ARRAY_IDX(page->headers, i, gx_header).value)
+            apr_table_unset(f->r->headers_out, APR_ARRAY_IDX(page->headers, i, gx_header).name);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(page->body, strlen(page->body),
                                                            bb->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));

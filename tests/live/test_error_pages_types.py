@@ -1,0 +1,71 @@
+"""An `error:` page Apache serves itself is sent with the Content-Type Gramex
+gives it (gramex/handlers/basehandler.py, setup_error): Python's
+mimetypes.guess_type(path, strict=False) (its own table, the system's
+mime.types, then gramex.yaml's mime:), with no charset; Tornado's default
+`text/html; charset=UTF-8` without a guess; the page's own `headers:` last,
+overriding the type, setting and removing headers. As Gramex 1.94.5 answers
+(gramex_serve.py on this app). Templates and `function:` pages need Gramex:
+Apache sends its own page for them."""
+import pytest
+import requests
+
+KINDS = {
+    # suffix: Content-Type
+    'html': 'text/html', 'HTM': 'text/html', 'txt': 'text/plain', 'json': 'application/json',
+    'css': 'text/css', 'csv': 'text/csv', 'svg': 'image/svg+xml',
+    'md': 'text/markdown', 'yaml': 'text/yaml',                 # Gramex's mime:
+    'html.gz': 'text/html',                                     # an encoding, then the type
+    'qqq': 'text/html; charset=UTF-8',                          # no guess: Tornado's default
+}
+
+
+def url(name, page, extra=''):
+    return (f'  {name}:\n    pattern: /$YAMLURL/{name}/(.*)\n    handler: FileHandler\n'
+            f'    kwargs:\n      path: $YAMLPATH/static/\n      error:\n'
+            f'        404: {{path: $YAMLPATH/{page}{extra}}}\n')
+
+
+def app_files():
+    yaml = ('handlers:\n  BaseHandler:\n    headers: {X-Base: kept, X-Gone: base}\nurl:\n'
+            + ''.join(url(f'k{i}', f'404.{s}') for i, s in enumerate(KINDS))
+            + url('bare', 'notfound')
+            + url('own', '404.html', ', headers: {Content-Type: text/plain; charset=latin-1, '
+                  'X-Page: one, X-Gone: false}')
+            + url('tmpl', 'tmpl.html')
+            + '  fn:\n    pattern: /$YAMLURL/fn/(.*)\n    handler: FileHandler\n'
+              "    kwargs: {path: $YAMLPATH/static/, error: {404: {function: \"'fn page'\"}}}\n")
+    files = {'gramex.yaml': yaml, 'static/a.txt': 'a\n', 'notfound': 'bare page\n',
+             'tmpl.html': '<p>{{ status_code }}</p>\n'}
+    files.update({f'404.{s}': f'page {s}\n' for s in KINDS})
+    return files
+
+
+@pytest.fixture
+def served(httpd, app_dir):
+    return httpd(f'GramexConfig "{app_dir(app_files())}/gramex.yaml"').start()
+
+
+def test_a_page_has_gramexs_type(served):
+    for i, (suffix, ctype) in enumerate(KINDS.items()):
+        r = requests.get(f'{served.url}/k{i}/missing')
+        assert (r.status_code, r.headers['Content-Type'], r.text) == (404, ctype, f'page {suffix}\n')
+        assert (r.headers['X-Base'], r.headers['X-Gone']) == ('kept', 'base')
+    r = requests.get(f'{served.url}/bare/missing')
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (
+        404, 'text/html; charset=UTF-8', 'bare page\n')
+
+
+def test_the_pages_headers_come_last(served):
+    r = requests.get(f'{served.url}/own/missing')
+    assert (r.status_code, r.headers['Content-Type'], r.text) == (
+        404, 'text/plain; charset=latin-1', 'page html\n')
+    assert (r.headers['X-Page'], r.headers['X-Base']) == ('one', 'kept')
+    assert 'X-Gone' not in r.headers
+
+
+def test_pages_only_gramex_can_render(served):
+    """Not Gramex's answer (it renders them): Apache's own 404 page."""
+    for name in ['tmpl', 'fn']:
+        r = requests.get(f'{served.url}/{name}/missing')
+        assert (r.status_code, r.headers['Content-Type']) == (404, 'text/html; charset=iso-8859-1')
+        assert '<title>404 Not Found</title>' in r.text
