@@ -12,6 +12,7 @@
 #include "gx_merge.h"
 #include "gx_path.h"
 #include "gx_pymime.h"
+#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -636,7 +637,7 @@ static apr_array_header_t *error_pages(apr_pool_t *p, gx_app *app, gx_route *rt,
                                       apr_psprintf(p, "url %s: error %d", rt->name, code), d);
             for (h = 0; h < e->headers->nelts; h++) {
                 gx_header *hd = &APR_ARRAY_IDX(e->headers, h, gx_header);
-                if (!strcasecmp(hd->name, "Content-Type") && hd->value)
+                if (!apr_cstr_casecmp(hd->name, "Content-Type") && hd->value)
                     e->content_type = hd->value;
             }
         }
@@ -668,7 +669,7 @@ static void warn_path_outside(const gx_app *app, const gx_route *rt, const gx_no
         || apr_hash_get(app->loaded->source_files, path->file, APR_HASH_KEY_STRING))
         return;
     src = path->src ? path->src : path->str;
-    if (src[0] == '/' || src[0] == '\\' || (src[0] && src[1] == ':'))
+    if (gx_path_is_absolute(src))
         return;     /* absolute: the same wherever Gramex runs */
     if (strncmp(src, "$YAMLPATH", 9) != 0 && strncmp(src, "${YAMLPATH}", 11) != 0
         && strncmp(src, "{.}", 3) != 0 && strncmp(src, "$GRAMEXPATH", 11) != 0)
@@ -1044,9 +1045,9 @@ static int is_config_name(const char *base)
 {
     /* gramex*.yaml (any case) and .secrets* are configuration, never content */
     apr_size_t len = strlen(base);
-    if (strncasecmp(base, "gramex", 6) == 0 && len >= 5 && strcasecmp(base + len - 5, ".yaml") == 0)
+    if (apr_cstr_casecmpn(base, "gramex", 6) == 0 && len >= 5 && apr_cstr_casecmp(base + len - 5, ".yaml") == 0)
         return 1;
-    return strncasecmp(base, ".secrets", 8) == 0;
+    return apr_cstr_casecmpn(base, ".secrets", 8) == 0;
 }
 
 /* The config files themselves; on Windows any case of their names. */

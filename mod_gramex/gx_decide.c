@@ -7,6 +7,7 @@
 #include "gx_json.h"
 #include "gx_percent.h"
 #include <apr_strings.h>
+#include <apr_cstr.h>
 
 /* Tornado's own answers (tornado/websocket.py), sent as it sends them. */
 #define GX_WS_ONLY_TEXT "Can \"Upgrade\" only to \"WebSocket\"."
@@ -101,8 +102,8 @@ static int xsrf_refuses(apr_pool_t *p, const gx_route *rt, const gx_request_in *
         || !strcmp(in->method, "HEAD") || !strcmp(in->method, "OPTIONS"))
         return 0;
     if (rt->xsrf == GX_XSRF_GRAMEX && ((in->requested_with
-                                        && !strcasecmp(in->requested_with, "xmlhttprequest"))
-                                       || (in->fetch_mode && !strcasecmp(in->fetch_mode, "cors"))))
+                                        && !apr_cstr_casecmp(in->requested_with, "xmlhttprequest"))
+                                       || (in->fetch_mode && !apr_cstr_casecmp(in->fetch_mode, "cors"))))
         return 0;
     if (!blank(query_xsrf(p, in->query)) || !blank(in->xsrf_token))
         return 0;
