@@ -475,22 +475,28 @@ static char *read_page(apr_pool_t *p, const char *file, const char **why)
 static void read_mime_types(apr_pool_t *p, apr_hash_t *h, const char *text)
 {
     static const char ws[] = " \t\r\f\v";
+    apr_pool_t *scratch;
+    apr_pool_create(&scratch, p);
     while (*text) {
         apr_size_t len = strcspn(text, "\n");
-        char *line = apr_pstrmemdup(p, text, len), *last, *word, *c;
-        const char *type = NULL;
+        char *line = apr_pstrmemdup(scratch, text, len), *last, *word, *c;
+        const char *type = NULL, *kept = NULL;
         for (word = apr_strtok(line, ws, &last); word && *word != '#';
              word = apr_strtok(NULL, ws, &last)) {
             if (!type) {
                 type = word;
                 continue;
             }
+            if (!kept)          /* copied only for a line with suffixes */
+                kept = apr_pstrdup(p, type);
             for (c = word; *c; c++)
                 *c = apr_tolower(*c);
-            apr_hash_set(h, apr_pstrcat(p, ".", word, NULL), APR_HASH_KEY_STRING, type);
+            apr_hash_set(h, apr_pstrcat(p, ".", word, NULL), APR_HASH_KEY_STRING, kept);
         }
         text += len + (text[len] != '\0');
+        apr_pool_clear(scratch);
     }
+    apr_pool_destroy(scratch);
 }
 
 /* The tables Gramex's mimetypes.guess_type() reads, built once per app and

@@ -98,14 +98,13 @@ static const char *query_xsrf(apr_pool_t *p, const char *query)
 static int xsrf_refuses(apr_pool_t *p, const gx_route *rt, const gx_request_in *in)
 {
     const char *ct = in->content_type;
+    int ajax = (in->requested_with && !apr_cstr_casecmp(in->requested_with, "xmlhttprequest"))
+               || (in->fetch_mode && !apr_cstr_casecmp(in->fetch_mode, "cors"));
     if (rt->xsrf == GX_XSRF_OFF || !tornado_method(in->method) || !strcmp(in->method, "GET")
         || !strcmp(in->method, "HEAD") || !strcmp(in->method, "OPTIONS"))
         return 0;
-    if (rt->xsrf == GX_XSRF_GRAMEX && ((in->requested_with
-                                        && !apr_cstr_casecmp(in->requested_with, "xmlhttprequest"))
-                                       || (in->fetch_mode && !apr_cstr_casecmp(in->fetch_mode, "cors"))))
-        return 0;
-    if (!blank(query_xsrf(p, in->query)) || !blank(in->xsrf_token))
+    if ((rt->xsrf == GX_XSRF_GRAMEX && ajax) || !blank(query_xsrf(p, in->query))
+        || !blank(in->xsrf_token))
         return 0;
     /* Tornado parses these bodies (case-sensitive prefixes) */
     return !(ct && (!strncmp(ct, "application/x-www-form-urlencoded", 33)
@@ -118,7 +117,7 @@ static int xsrf_refuses(apr_pool_t *p, const gx_route *rt, const gx_request_in *
 static void refuse_method(apr_pool_t *p, const gx_app *app, const gx_route *rt,
                           const gx_request_in *in, const char *why, int named, gx_decision *d)
 {
-    if (tornado_method(in->method) && xsrf_refuses(p, rt, in)) {
+    if (xsrf_refuses(p, rt, in)) {
         refuse(d, 403, "XSRF: no _xsrf argument or X-Xsrftoken header (Gramex checks it "
                        "before the method)");
         d->before_cors = 1;
