@@ -168,7 +168,8 @@ static void redirect(apr_pool_t *p, const gx_app *app, const gx_route *rt,
     const char *args[GX_MAX_CAPTURES];
     int i, n = m->ngroups < GX_MAX_CAPTURES ? m->ngroups : GX_MAX_CAPTURES;
     char *target;
-    if (strcmp(in->method, "GET") != 0 && strcmp(in->method, "HEAD") != 0) {
+    /* Tornado's RedirectHandler has get() only: HEAD too is 405 in Gramex */
+    if (strcmp(in->method, "GET") != 0) {
         refuse_method(p, app, rt, in, "RedirectHandler answers GET only", 0, d);
         return;
     }

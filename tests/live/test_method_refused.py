@@ -67,10 +67,14 @@ def test_refused_method_answers_as_gramex(httpd, app_dir):
     r = requests.options(f'{h.url}/fn')
     assert (r.status_code, r.text) == (405, 'tornado.web.HTTPError: HTTP 405: Method Not Allowed '
                                        "(fn: method OPTIONS not in allowed methods ['POST', 'PUT'])\n")
-    # RedirectHandler has GET only (other methods than OPTIONS meet Gramex's XSRF check first)
+    # RedirectHandler has GET only, not even HEAD (POST, PUT, DELETE and PATCH
+    # meet the XSRF check first)
     r = requests.options(f'{h.url}/old')
     assert (r.status_code, r.headers['Content-Type'], r.text) == (
         405, 'text/plain', 'tornado.web.HTTPError: HTTP 405: Method Not Allowed\n')
+    r = requests.head(f'{h.url}/old')
+    assert (r.status_code, r.headers['Content-Type'], 'Location' in r.headers) == (
+        405, 'text/plain', False)
     # the url's error: page wins, as in Gramex
     r = requests.get(f'{h.url}/page')
     assert (r.status_code, r.headers['Content-Type'], r.text) == (405, 'text/plain', 'no such verb\n')

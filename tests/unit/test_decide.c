@@ -327,6 +327,10 @@ static void refused_methods(apr_pool_t *p)
     CHECK_STR(d.body, "tornado.web.HTTPError: HTTP 405: Method Not Allowed\n");
     d = ask(p, app, "OPTIONS", "/old", NULL, NULL);
     CHECK_STR(d.body, "tornado.web.HTTPError: HTTP 405: Method Not Allowed\n");
+    d = ask(p, app, "HEAD", "/old", NULL, NULL);
+    CHECK_INT(d.status, 405);
+    d = ask(p, app, "GET", "/old", NULL, NULL);
+    CHECK_INT(d.action, GX_DO_REDIRECT);
 
     /* without serve_traceback: Tornado's HTML line; without xsrf_cookies: no check */
     app = build_yaml(p, "quiet", apr_pstrcat(p, "app: {settings: {serve_traceback: false, "
