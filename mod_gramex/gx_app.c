@@ -505,7 +505,7 @@ static void read_mime_types(apr_pool_t *p, apr_hash_t *h, const char *text)
  * not read), then Gramex's mime: (add_type). */
 static void python_types(apr_pool_t *p, gx_app *app)
 {
-#ifndef WIN32
+#ifndef _WIN32
     static const char *const known[] = {
         "/etc/mime.types", "/etc/httpd/mime.types", "/etc/httpd/conf/mime.types",
         "/etc/apache/mime.types", "/etc/apache2/mime.types",
@@ -520,7 +520,7 @@ static void python_types(apr_pool_t *p, gx_app *app)
     app->py_common_types = apr_hash_make(p);
     read_mime_types(p, app->py_types, gx_py_types_strict);
     read_mime_types(p, app->py_common_types, gx_py_types_common);
-#ifndef WIN32
+#ifndef _WIN32
     for (i = 0; known[i]; i++) {
         const char *why;
         char *text = read_whole(p, known[i], 4 * 1024 * 1024, &why);
