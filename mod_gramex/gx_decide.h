@@ -30,7 +30,9 @@ typedef struct {
      * body: each NULL when the request has no such header */
     const char *requested_with;     /* X-Requested-With */
     const char *fetch_mode;         /* Sec-Fetch-Mode */
-    const char *xsrf_token;         /* X-Xsrftoken, else X-Csrftoken */
+    const char *xsrf_token;         /* X-Xsrftoken */
+    const char *csrf_token;         /* X-Csrftoken */
+    const char *cookie;             /* Cookie (several joined with ',', as Tornado does) */
     const char *content_type;       /* a form body may carry the _xsrf argument */
 } gx_request_in;
 

@@ -140,6 +140,20 @@ static int apply(request_rec *r, gx_request *gr)
     }
 }
 
+/* The Cookie header as Tornado reads it: several joined with ','. */
+static const char *cookie_header(request_rec *r)
+{
+    const apr_array_header_t *h = apr_table_elts(r->headers_in);
+    const char *joined = NULL;
+    int i;
+    for (i = 0; i < h->nelts; i++) {
+        const apr_table_entry_t *e = &APR_ARRAY_IDX(h, i, apr_table_entry_t);
+        if (e->key && !strcasecmp(e->key, "Cookie"))
+            joined = joined ? apr_pstrcat(r->pool, joined, ",", e->val, NULL) : e->val;
+    }
+    return joined;
+}
+
 /* Decide for `path` (percent-encoded) with the app's urls and apply it.
  * DECLINED: no url of the app answers. */
 static int route(request_rec *r, const gx_server_conf *c, const char *path)
@@ -157,8 +171,8 @@ static int route(request_rec *r, const gx_server_conf *c, const char *path)
     in.requested_with = apr_table_get(r->headers_in, "X-Requested-With");
     in.fetch_mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
     in.xsrf_token = apr_table_get(r->headers_in, "X-Xsrftoken");
-    if (!in.xsrf_token || !*in.xsrf_token)
-        in.xsrf_token = apr_table_get(r->headers_in, "X-Csrftoken");
+    in.csrf_token = apr_table_get(r->headers_in, "X-Csrftoken");
+    in.cookie = cookie_header(r);
     in.content_type = apr_table_get(r->headers_in, "Content-Type");
     gr = apr_pcalloc(r->pool, sizeof(*gr));
     gx_decide(r->pool, app, &in, &gr->d);

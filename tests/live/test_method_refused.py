@@ -45,6 +45,7 @@ url:
 """
 
 AJAX = {'X-Requested-With': 'XMLHttpRequest'}
+TOKEN_V2 = '2|aabbccdd|abb9cfd9af|1700000000'       # Tornado's form of the token 0102030405
 XSRF_403 = "tornado.web.HTTPError: HTTP 403: Forbidden ('_xsrf' argument missing from POST)\n"
 HTML_405 = '<html><title>405: Method Not Allowed</title><body>405: Method Not Allowed</body></html>'
 HTML_403 = '<html><title>403: Forbidden</title><body>403: Forbidden</body></html>'
@@ -117,13 +118,26 @@ def test_xsrf_check_comes_before_methods(httpd, app_dir):
         "not in allowed methods ['POST', 'PUT'])\n")
     r = requests.patch(f'{h.url}/fn', headers={'Sec-Fetch-Mode': 'cors'})
     assert r.status_code == 405
-    # a token (matching the cookie here) is Gramex's to compare: we refuse the method
+    # a token that matches the _xsrf cookie passes: on to methods:
     cookie = {'_xsrf': 'abc'}
     r = requests.delete(f'{h.url}/fn', headers={'X-Xsrftoken': 'abc'}, cookies=cookie)
     assert r.status_code == 405
     r = requests.delete(f'{h.url}/fn?_xsrf=abc', cookies=cookie)
     assert r.status_code == 405
-    r = requests.post(f'{h.url}/shared', data={'_xsrf': 'abc'}, cookies=cookie)  # in the form
+    r = requests.delete(f'{h.url}/fn', headers={'X-Csrftoken': TOKEN_V2},
+                        cookies={'_xsrf': '0102030405'})
+    assert r.status_code == 405
+    # one that does not is 403 (Tornado's text for RedirectHandler)
+    r = requests.delete(f'{h.url}/fn', headers={'X-Xsrftoken': 'abd'}, cookies=cookie)
+    assert r.status_code == 403
+    r = requests.put(f'{h.url}/old', headers={'X-Xsrftoken': TOKEN_V2})
+    assert (r.status_code, r.text) == (403, 'tornado.web.HTTPError: HTTP 403: Forbidden (XSRF '
+                                       'cookie does not match POST argument)\n')
+    r = requests.put(f'{h.url}/old?_xsrf=3|x', cookies=cookie)
+    assert (r.status_code, r.text) == (403, 'tornado.web.HTTPError: HTTP 403: Forbidden (\'_xsrf\' '
+                                       'argument has invalid format)\n')
+    # a form body may carry one: Gramex decides
+    r = requests.post(f'{h.url}/shared', data={'_xsrf': 'abc'}, cookies=cookie)
     assert r.status_code == 405
     # xsrf_cookies: false on the url
     r = requests.delete(f'{h.url}/open')
