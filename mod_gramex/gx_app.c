@@ -11,6 +11,7 @@
 #include "gx_pathrule.h"
 #include "gx_merge.h"
 #include "gx_path.h"
+#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -449,11 +450,11 @@ static const char *content_type_for(const gx_app *app, const char *path)
     }
     /* Gramex sets what Python's mimetypes.guess_type() says, with no charset;
      * without a guess Tornado's default stays */
-    if (dot && (!strcasecmp(dot, ".html") || !strcasecmp(dot, ".htm")))
+    if (dot && (!apr_cstr_casecmp(dot, ".html") || !apr_cstr_casecmp(dot, ".htm")))
         return "text/html";
-    if (dot && (!strcasecmp(dot, ".txt")))
+    if (dot && (!apr_cstr_casecmp(dot, ".txt")))
         return "text/plain";
-    if (dot && (!strcasecmp(dot, ".json")))
+    if (dot && (!apr_cstr_casecmp(dot, ".json")))
         return "application/json";
     return "text/html; charset=UTF-8";
 }
@@ -557,7 +558,7 @@ static void warn_path_outside(const gx_app *app, const gx_route *rt, const gx_no
         || apr_hash_get(app->loaded->source_files, path->file, APR_HASH_KEY_STRING))
         return;
     src = path->src ? path->src : path->str;
-    if (src[0] == '/' || src[0] == '\\' || (src[0] && src[1] == ':'))
+    if (gx_path_is_absolute(src))
         return;     /* absolute: the same wherever Gramex runs */
     if (strncmp(src, "$YAMLPATH", 9) != 0 && strncmp(src, "${YAMLPATH}", 11) != 0
         && strncmp(src, "{.}", 3) != 0 && strncmp(src, "$GRAMEXPATH", 11) != 0)
@@ -914,9 +915,9 @@ static int is_config_name(const char *base)
 {
     /* gramex*.yaml (any case) and .secrets* are configuration, never content */
     apr_size_t len = strlen(base);
-    if (strncasecmp(base, "gramex", 6) == 0 && len >= 5 && strcasecmp(base + len - 5, ".yaml") == 0)
+    if (apr_cstr_casecmpn(base, "gramex", 6) == 0 && len >= 5 && apr_cstr_casecmp(base + len - 5, ".yaml") == 0)
         return 1;
-    return strncasecmp(base, ".secrets", 8) == 0;
+    return apr_cstr_casecmpn(base, ".secrets", 8) == 0;
 }
 
 /* The config files themselves; on Windows any case of their names. */

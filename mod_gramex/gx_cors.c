@@ -1,6 +1,7 @@
 /* gx_cors: see gx_cors.h */
 #include "gx_cors.h"
 #include "gx_pathrule.h"
+#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <string.h>
@@ -117,7 +118,7 @@ static void add_names(apr_pool_t *p, apr_array_header_t *names, const char *list
     int j, dup;
     for (tok = apr_strtok(copy, ", ", &last); tok; tok = apr_strtok(NULL, ", ", &last)) {
         for (j = 0, dup = 0; j < names->nelts && !dup; j++)
-            dup = !strcasecmp(APR_ARRAY_IDX(names, j, const char *), tok);
+            dup = !apr_cstr_casecmp(APR_ARRAY_IDX(names, j, const char *), tok);
         if (!dup)
             APR_ARRAY_PUSH(names, const char *) = tok;
     }
@@ -155,7 +156,7 @@ void gx_cors_preflight(apr_pool_t *p, const gx_cors *c, const char *origin,
         for (tok = apr_strtok(copy, ", ", &last); tok; tok = apr_strtok(NULL, ", ", &last)) {
             int j, found = 0;
             for (j = 0; j < c->headers->nelts && !found; j++)
-                found = !strcasecmp(APR_ARRAY_IDX(c->headers, j, const char *), tok);
+                found = !apr_cstr_casecmp(APR_ARRAY_IDX(c->headers, j, const char *), tok);
             if (!found) {
                 a->refuse = 1;
                 return;

@@ -5,6 +5,7 @@
 #include "gx_pathrule.h"
 #include "gx_format.h"
 #include "gx_path.h"
+#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static int unsafe_segment(const char *seg, apr_size_t n)
         stem++;
     for (i = 0; devices[i]; i++) {
         apr_size_t dl = strlen(devices[i]);
-        if (stem >= dl && strncasecmp(seg, devices[i], dl) == 0
+        if (stem >= dl && apr_cstr_casecmpn(seg, devices[i], dl) == 0
             && (stem == dl || (stem == dl + 1 && apr_isdigit(seg[dl]) && dl == 3
                                && (devices[i][0] == 'c' || devices[i][0] == 'l')
                                && strcmp(devices[i], "con") != 0)))

@@ -38,11 +38,6 @@ typedef struct {
 
 /* ---- paths --------------------------------------------------------------- */
 
-static int is_absolute(const char *path)
-{
-    return path[0] == '/' || path[0] == '\\' || (path[0] && path[1] == ':');
-}
-
 /* Absolute, '.' and '..' resolved, in the core's one form (gx_path.h). */
 static const char *normalized(apr_pool_t *p, const char *path)
 {
@@ -93,17 +88,20 @@ static const char *relpath(apr_pool_t *p, const char *path, const char *start)
     return *out ? out : ".";
 }
 
-/* Path(path).as_posix() for a relative path as written: '\' -> '/', empty
- * and '.' components dropped (pathlib does not resolve '..'). */
+/* Path(path).as_posix() for a path as written: '\' -> '/', the root kept,
+ * empty and '.' components dropped (pathlib does not resolve '..'). */
 static const char *as_posix(apr_pool_t *p, const char *path)
 {
     char *copy = apr_pstrdup(p, path), *tok, *last, *c;
-    char *out = apr_pstrdup(p, is_absolute(path) && path[0] != '\\' && path[0] == '/' ? "/" : "");
+    apr_size_t root;
+    char *out;
     int first = 1;
     for (c = copy; *c; c++)
         if (*c == '\\')
             *c = '/';
-    for (tok = apr_strtok(copy, "/", &last); tok; tok = apr_strtok(NULL, "/", &last)) {
+    root = gx_path_root_len(copy);
+    out = apr_pstrmemdup(p, copy, root);
+    for (tok = apr_strtok(copy + root, "/", &last); tok; tok = apr_strtok(NULL, "/", &last)) {
         if (!strcmp(tok, "."))
             continue;
         out = apr_pstrcat(p, out, first ? "" : "/", tok, NULL);
@@ -524,7 +522,7 @@ static int import_one(loader *L, import_site *site, const char *name, const gx_n
             return 0;
         }
         if (globbed) {
-            if (is_absolute(ptext)) {
+            if (gx_path_is_absolute(ptext)) {
                 gx_diag_add(L->d, GX_ERROR, pn->file, pn->line, "import %s: the glob '%s' is "
                             "absolute (Gramex aborts: \"Non-relative patterns are unsupported\"); "
                             "write it relative to this file", name, ptext);
@@ -537,7 +535,7 @@ static int import_one(loader *L, import_site *site, const char *name, const gx_n
         }
         for (j = 0; j < targets->nelts; j++) {
             const char *t = APR_ARRAY_IDX(targets, j, const char *);
-            const char *abspath = is_absolute(t) ? t : apr_pstrcat(L->p, root, "/", t, NULL);
+            const char *abspath = gx_path_is_absolute(t) ? t : apr_pstrcat(L->p, root, "/", t, NULL);
             const char *real = normalized(L->p, abspath);
             gx_node *new_conf;
             int k;

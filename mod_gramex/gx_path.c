@@ -1,5 +1,6 @@
 /* gx_path: see gx_path.h */
 #include "gx_path.h"
+#include <apr_cstr.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <string.h>
@@ -23,12 +24,12 @@ const char *gx_path_slashes(apr_pool_t *p, const char *path)
 
 int gx_path_cmp(const char *a, const char *b)
 {
-    return GX_PATH_ICASE ? strcasecmp(a, b) : strcmp(a, b);
+    return GX_PATH_ICASE ? apr_cstr_casecmp(a, b) : strcmp(a, b);
 }
 
 int gx_path_ncmp(const char *a, const char *b, apr_size_t n)
 {
-    return GX_PATH_ICASE ? strncasecmp(a, b, n) : strncmp(a, b, n);
+    return GX_PATH_ICASE ? apr_cstr_casecmpn(a, b, n) : strncmp(a, b, n);
 }
 
 int gx_path_under(const char *path, const char *prefix)
@@ -44,6 +45,11 @@ apr_size_t gx_path_root_len(const char *path)
     if (GX_PATH_ICASE && apr_isalpha(path[0]) && path[1] == ':')
         return gx_path_is_sep(path[2]) ? 3 : 2;
     return gx_path_is_sep(path[0]) ? 1 : 0;
+}
+
+int gx_path_is_absolute(const char *path)
+{
+    return gx_path_root_len(path) > 0;
 }
 
 const char *gx_path_dirname(apr_pool_t *p, const char *path)

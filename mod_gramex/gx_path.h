@@ -27,6 +27,8 @@ int gx_path_ncmp(const char *a, const char *b, apr_size_t n);
 int gx_path_under(const char *path, const char *prefix);
 /* Length of the root: "/" 1, "C:/" 3, "C:" 2, relative 0. */
 apr_size_t gx_path_root_len(const char *path);
+/* Rooted on this platform: "/a", and on Windows "C:/a", "C:a", "\\a" too. */
+int gx_path_is_absolute(const char *path);
 /* os.path.dirname that keeps the root: "/a" -> "/", "C:/a" -> "C:/", "a" -> ".". */
 const char *gx_path_dirname(apr_pool_t *p, const char *path);
 

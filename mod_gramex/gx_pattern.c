@@ -7,19 +7,19 @@
 #include <apr_lib.h>
 #include <string.h>
 
-/* Python's posixpath.normpath */
-static char *normpath(apr_pool_t *p, const char *path)
+/* Python's posixpath.normpath, on a URL's path */
+static char *normpath(apr_pool_t *p, const char *url_path)
 {
     int initial = 0, n = 0, i;
     char *copy, *tok, *out;
     const char **comps;
-    apr_size_t len = strlen(path), pos;
-    if (!*path)
+    apr_size_t len = strlen(url_path), pos;
+    if (!*url_path)
         return apr_pstrdup(p, ".");
-    if (path[0] == '/')
-        initial = (path[1] == '/' && path[2] != '/') ? 2 : 1;
+    if (url_path[0] == '/')
+        initial = (url_path[1] == '/' && url_path[2] != '/') ? 2 : 1;
     comps = apr_palloc(p, sizeof(char *) * (len + 1));
-    copy = apr_pstrdup(p, path);
+    copy = apr_pstrdup(p, url_path);
     for (tok = copy; tok; ) {
         char *slash = strchr(tok, '/');
         if (slash)

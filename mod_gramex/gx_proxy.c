@@ -2,6 +2,7 @@
 #include "gx_proxy.h"
 #include "gx_format.h"
 #include "gx_percent.h"
+#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <stdlib.h>
@@ -68,10 +69,10 @@ const char *gx_proxy_header_name_problem(const char *name)
             return "is not a header name (letters, digits and !#$%&'*+-.^_`|~ only); "
                    "write a header name such as X-Api-Key";
     for (i = 0; owned[i]; i++)
-        if (!strcasecmp(name, owned[i]))
+        if (!apr_cstr_casecmp(name, owned[i]))
             return "is set by mod_proxy for the message it sends (a value here could split "
                    "or smuggle requests); remove it";
-    if (!strncasecmp(name, "Proxy-", 6))
+    if (!apr_cstr_casecmpn(name, "Proxy-", 6))
         return "is for this proxy hop, not the target; remove it (a credential for the "
                "target goes in Authorization)";
     return NULL;
@@ -326,13 +327,13 @@ char *gx_proxy_query(apr_pool_t *p, const gx_proxy_conf *c, const char *target_q
 int gx_proxy_forwards(const gx_proxy_conf *c, const char *name)
 {
     int i;
-    if (strcasecmp(name, "Cookie") && strcasecmp(name, "Authorization")
-        && strcasecmp(name, "Proxy-Authorization"))
+    if (apr_cstr_casecmp(name, "Cookie") && apr_cstr_casecmp(name, "Authorization")
+        && apr_cstr_casecmp(name, "Proxy-Authorization"))
         return 1;
     if (c && c->pass_all)
         return 1;
     for (i = 0; c && i < c->pass->nelts; i++)
-        if (!strcasecmp(APR_ARRAY_IDX(c->pass, i, const char *), name))
+        if (!apr_cstr_casecmp(APR_ARRAY_IDX(c->pass, i, const char *), name))
             return 1;
     return 0;
 }
@@ -463,7 +464,7 @@ const char *gx_url_parse(apr_pool_t *p, const char *url, int flags, gx_url *out)
 
     for (i = 0; sep && schemes[i]; i++)
         if ((apr_size_t)(sep - url) == strlen(schemes[i])
-            && !strncasecmp(url, schemes[i], sep - url))
+            && !apr_cstr_casecmpn(url, schemes[i], sep - url))
             u.scheme = schemes[i];
     if (!u.scheme || ((flags & GX_URL_HTTP_ONLY) && u.scheme[0] == 'w'))
         return scheme_problem(flags);

@@ -2,6 +2,7 @@
 #include "gx_sec_fetch.h"
 #include "gx_sec_wipe.h"
 #include "gx_buf.h"
+#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -75,7 +76,7 @@ static const char *file_url_path(apr_pool_t *p, const char *url, const char *bas
     if (!strncmp(rest, "//", 2)) {
         const char *host = rest + 2, *slash = strchr(host, '/');
         apr_size_t hl = slash ? (apr_size_t)(slash - host) : strlen(host);
-        if (hl && !(hl == 9 && !strncasecmp(host, "localhost", 9))) {
+        if (hl && !(hl == 9 && !apr_cstr_casecmpn(host, "localhost", 9))) {
             *err = "a file: URL names a file on this machine: use file:///path or file:name";
             return NULL;
         }
@@ -199,8 +200,8 @@ int gx_secrets_curl_setup(void *handle, const char *url, const gx_secrets_opts *
                           const char **err)
 {
     CURL *c = handle;
-    int https = !strncasecmp(url, "https://", 8);
-    if (!https && strncasecmp(url, "http://", 7)) {
+    int https = !apr_cstr_casecmpn(url, "https://", 8);
+    if (!https && apr_cstr_casecmpn(url, "http://", 7)) {
         *err = "SECRETS_URL must start with https://, http:// or file:";
         return 0;
     }
@@ -213,6 +214,10 @@ int gx_secrets_curl_setup(void *handle, const char *url, const gx_secrets_opts *
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     if (o->ca_file)
         SET(CURLOPT_CAINFO, o->ca_file);
+#if defined(_WIN32) && LIBCURL_VERSION_NUM >= 0x074700
+    else    /* OpenSSL's default CA path is its build machine's: use Windows' store */
+        SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NATIVE_CA);
+#endif
     SET(CURLOPT_TIMEOUT, (long)(o->timeout > 0 ? o->timeout : GX_SECRETS_TIMEOUT_DEFAULT));
     SET(CURLOPT_NOSIGNAL, 1L);
     return 1;
@@ -271,7 +276,7 @@ char *gx_secrets_fetch(apr_pool_t *p, const char *url, const gx_secrets_opts *o,
                        apr_size_t *len, const char **err)
 {
     apr_size_t max = o->max_bytes ? o->max_bytes : GX_SECRETS_MAX_BYTES;
-    if (!strncasecmp(url, "file:", 5))
+    if (!apr_cstr_casecmpn(url, "file:", 5))
         return fetch_file(p, url, o, max, len, err);
     return fetch_http(p, url, o, max, len, err);
 }

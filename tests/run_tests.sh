@@ -24,6 +24,7 @@ count_unit() {   # parse "FILE: N passed, M failed" from one unit binary
 
 echo "== unit tests"
 for t in build/tests/test_*; do [ -x "$t" ] && count_unit "$t"; done
+count_unit tests/portability.sh     # what only a Windows or MSVC build would catch
 
 echo "== unit tests under ASan+UBSan"
 if make -s SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g" BUILD=build/asan unit >/dev/null 2>build/asan.log; then

@@ -167,7 +167,13 @@ static void path_form(apr_pool_t *p)
     CHECK(gx_path_under("/srv/app/x", "/srv/app"));
     CHECK(gx_path_under("/srv/app/x", "/srv/app/"));
     CHECK(!gx_path_under("/srv/apple", "/srv/app"));
+    CHECK(gx_path_is_absolute("/srv/app"));
+    CHECK(!gx_path_is_absolute("srv/app"));
+    CHECK(!gx_path_is_absolute(""));
 #if GX_PATH_ICASE
+    CHECK(gx_path_is_absolute("C:/apps"));
+    CHECK(gx_path_is_absolute("c:apps"));
+    CHECK(gx_path_is_absolute("\\apps"));
     CHECK_STR(gx_path_dirname(p, "C:/a"), "C:/");
     CHECK_STR(gx_path_dirname(p, "C:\\apps\\x\\gramex.yaml"), "C:\\apps\\x");
     CHECK_STR(gx_path_slashes(p, "C:\\apps\\x"), "C:/apps/x");
@@ -176,6 +182,8 @@ static void path_form(apr_pool_t *p)
 #else
     CHECK_STR(gx_path_dirname(p, "C:/a"), "C:");
     CHECK_STR(gx_path_slashes(p, "a\\b"), "a\\b");     /* a name character on POSIX */
+    CHECK(!gx_path_is_absolute("C:/apps"));                /* pathlib on POSIX: relative */
+    CHECK(!gx_path_is_absolute("\\apps"));
     CHECK(!gx_path_under("/Srv/app/x", "/srv/app"));
     CHECK(gx_path_cmp("/a/B", "/a/b") != 0);
 #endif
