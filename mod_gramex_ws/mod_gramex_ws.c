@@ -10,6 +10,10 @@
  * (Off, HTTP/2, other MPMs) mod_proxy_http's tunnel holds a thread per
  * WebSocket, as before.
  *
+ * The tunnels' counters (mod_gramex's status page reads them through
+ * gx_ws_counters_get) are the server's: ws_counters.c keeps every child's in
+ * shared memory.
+ *
  * GramexWebSocketTimeout raises the idle timeout for these requests only (the
  * client socket's timeout; a tunnel closes after the larger of the client's
  * and the backend's): plain HTTP keeps the server's Timeout.

@@ -89,12 +89,17 @@ void ws_counters_setup(server_rec *s)
 gx_ws_counters *ws_counters_claim(server_rec *s)
 {
     apr_uint32_t pid = (apr_uint32_t)getpid(), i;
+    /* httpd -X restarts in one process, whose slot no exit ever frees: keep it */
+    for (i = 0; table && i < table->nslots; i++)
+        if (apr_atomic_read32(&table->slot[i].owner) == pid)
+            return mine = &table->slot[i].n;
     for (i = 0; table && i < table->nslots; i++)
         if (apr_atomic_cas32(&table->slot[i].owner, pid, 0) == 0)
             return mine = &table->slot[i].n;
     if (table)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "GX0048: all %u WebSocket counter slots "
-                     "are taken: the status page leaves out this child's (pid %u) tunnels",
+                     "are taken: only this child's (pid %u) own status pages count its "
+                     "tunnels",
                      table->nslots, pid);
     return mine;
 }
