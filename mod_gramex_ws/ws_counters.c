@@ -89,10 +89,10 @@ void ws_counters_setup(server_rec *s)
 gx_ws_counters *ws_counters_claim(server_rec *s)
 {
     apr_uint32_t pid = (apr_uint32_t)getpid(), i;
-    /* httpd -X restarts in one process, whose slot no exit ever frees: keep it */
-    for (i = 0; table && i < table->nslots; i++)
-        if (apr_atomic_read32(&table->slot[i].owner) == pid)
-            return mine = &table->slot[i].n;
+    /* a slot this pid owns already is a predecessor's whose exit the parent
+     * did not see (httpd -X restarts in one process; a reused pid): fold it,
+     * or its open tunnels would count as this child's (and keep it alive) */
+    ws_counters_child_exited(pid);
     for (i = 0; table && i < table->nslots; i++)
         if (apr_atomic_cas32(&table->slot[i].owner, pid, 0) == 0)
             return mine = &table->slot[i].n;
@@ -146,8 +146,9 @@ void ws_counters_total(gx_ws_counters *out)
         add(out, mine);
 }
 
-/* In the parent, after it has reaped child `pid`: nothing of the child runs
- * any more, so its slot is read and cleared without a race. */
+/* In the parent, after it has reaped child `pid` (or in a child, for a slot
+ * its pid held before): nothing of that child runs any more, so its slot is
+ * read and cleared without a race. */
 void ws_counters_child_exited(apr_uint32_t pid)
 {
     apr_uint32_t i;
