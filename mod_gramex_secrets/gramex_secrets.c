@@ -8,6 +8,8 @@
 #include "gx_json.h"
 #include "gx_env.h"
 #include "gx_pathrule.h"
+#include "gx_path.h"
+#include "gx_buf.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
@@ -198,29 +200,52 @@ static int cmd_encrypt(apr_pool_t *p, const char *key, const char *format, const
     return 0;
 }
 
+/* The file: URL of a local file, relative to the current directory:
+ * file:///srv/x or file:///C:/x, with the characters a URL gives meaning
+ * to escaped. NULL if the path is not valid. */
+static const char *file_url(apr_pool_t *p, const char *path)
+{
+    char *abs = NULL;
+    gx_buf url;
+    if (apr_filepath_merge(&abs, NULL, path, 0, p) != APR_SUCCESS)
+        return NULL;
+    gx_buf_init(&url, p, 0);
+    gx_buf_puts(&url, "file://");
+    if (gx_path_root_len(abs) != 1)         /* a drive: file:///C:/x */
+        gx_buf_puts(&url, "/");
+    for (; *abs; abs++) {
+        if (*abs == '%' || *abs == '?' || *abs == '#')
+            gx_buf_append(&url, apr_psprintf(p, "%%%02X", (unsigned char)*abs), 3);
+        else
+            gx_buf_append(&url, abs, 1);
+    }
+    return url.data;
+}
+
 static int cmd_decrypt(apr_pool_t *p, const char *key, const char *where, int show,
                        const char *cacert)
 {
     gx_secrets_opts o = {0};
-    const char *url = strstr(where, "://") ? where : apr_pstrcat(p, "file://", where, NULL);
+    int is_url = strstr(where, "://") != NULL;
+    const char *url = is_url ? where : file_url(p, where);
+    const char *shown = is_url ? gx_secrets_redact_url(p, where) : where;
     const char *err = NULL;
     apr_size_t len;
     char *text;
     gx_node *payload;
     int signed_only = 0, i;
     o.ca_file = cacert;
-    if (!strstr(where, "://") && where[0] != '/') {
-        char *cwd;
-        apr_filepath_get(&cwd, 0, p);
-        url = apr_pstrcat(p, "file://", cwd, "/", where, NULL);
+    if (!url) {
+        fprintf(stderr, "gramex-secrets: %s is not a valid path\n", where);
+        return 1;
     }
     text = gx_secrets_fetch(p, url, &o, &len, &err);
     payload = text ? gx_secrets_decode_blob(p, key, text, apr_time_now(), &signed_only, &err) : NULL;
     if (!payload) {
-        fprintf(stderr, "gramex-secrets: %s: %s\n", gx_secrets_redact_url(p, where), err);
+        fprintf(stderr, "gramex-secrets: %s: %s\n", shown, err);
         return 1;
     }
-    fprintf(stderr, "%s: %s, %d keys\n", gx_secrets_redact_url(p, where),
+    fprintf(stderr, "%s: %s, %d keys\n", shown,
             signed_only ? "signed only (readable by anyone with the URL)" : "encrypted",
             payload->n);
     for (i = 0; i < payload->n; i++) {

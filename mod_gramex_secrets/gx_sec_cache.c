@@ -41,29 +41,37 @@ static const char *dir_of(apr_pool_t *p, const char *path)
 
 /* Running as root, write only where no other user can swap what we write
  * through: a directory owned by root, not writable by others unless sticky.
+ * Windows has no root, and who may write a directory is its ACL's business:
+ * there only the directory itself is checked (docs/windows.md).
  * NULL when safe, else why and the fix. */
 static const char *unsafe_dir(apr_pool_t *p, const char *dir)
 {
+    apr_finfo_t fi;
+    apr_status_t rv;
+#ifndef WIN32
     apr_uid_t uid;
     apr_gid_t gid;
-    apr_finfo_t fi;
     static const char fix[] = "; set GramexSecretsCacheDir (or GramexSecretsCache) to a "
                               "directory only root can write, e.g. "
                               "/var/cache/apache2/gramex-secrets";
     if (apr_uid_current(&uid, &gid, p) != APR_SUCCESS)
         return "cannot tell which user Apache runs as";
-    if (apr_stat(&fi, dir, APR_FINFO_USER | APR_FINFO_PROT | APR_FINFO_TYPE, p) != APR_SUCCESS
+#endif
+    rv = apr_stat(&fi, dir, APR_FINFO_USER | APR_FINFO_PROT | APR_FINFO_TYPE, p);
+    if ((rv != APR_SUCCESS && rv != APR_INCOMPLETE) || !(fi.valid & APR_FINFO_TYPE)
         || fi.filetype != APR_DIR)
         return apr_psprintf(p, "%s is not a directory; create it or fix GramexSecretsCacheDir "
                             "or GramexSecretsCache", dir);
+#ifndef WIN32
     if (uid != 0)
         return NULL;        /* an unprivileged user can only harm what it may write anyway */
-    if (fi.user != 0)
+    if (!(fi.valid & APR_FINFO_USER) || fi.user != 0)
         return apr_psprintf(p, "%s belongs to another user (uid %ld), who could redirect a "
                             "write made as root%s", dir, (long)fi.user, fix);
     if ((fi.protection & (APR_FPROT_GWRITE | APR_FPROT_WWRITE))
         && !(fi.protection & APR_FPROT_WSTICKY))
         return apr_psprintf(p, "%s is writable by other users%s", dir, fix);
+#endif
     return NULL;
 }
 

@@ -2,6 +2,8 @@
 #include "gx_sec_fetch.h"
 #include "gx_sec_wipe.h"
 #include "gx_buf.h"
+#include "gx_path.h"
+#include "gx_percent.h"
 #include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
@@ -62,11 +64,6 @@ static const char *scrub(apr_pool_t *p, const char *text, const char *url)
 
 /* ---- file: ---------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    return apr_isdigit(c) ? c - '0' : apr_isxdigit(c) ? (apr_tolower(c) - 'a' + 10) : -1;
-}
-
 /* The local path a file: URL names (percent-decoded, like urllib), or NULL. */
 static const char *file_url_path(apr_pool_t *p, const char *url, const char *base_dir,
                                  const char **err)
@@ -85,8 +82,8 @@ static const char *file_url_path(apr_pool_t *p, const char *url, const char *bas
     end = rest + strcspn(rest, "?#");
     path = o = apr_palloc(p, (apr_size_t)(end - rest) + 1);
     for (; rest < end; rest++) {
-        if (*rest == '%' && hexval(rest[1]) >= 0 && hexval(rest[2]) >= 0) {
-            *o++ = (char)(hexval(rest[1]) * 16 + hexval(rest[2]));
+        if (*rest == '%' && gx_hex_value(rest[1]) >= 0 && gx_hex_value(rest[2]) >= 0) {
+            *o++ = (char)(gx_hex_value(rest[1]) * 16 + gx_hex_value(rest[2]));
             rest += 2;
         }
         else
@@ -97,6 +94,11 @@ static const char *file_url_path(apr_pool_t *p, const char *url, const char *bas
         *err = "a file: URL needs a file name (file:///path or file:name)";
         return NULL;
     }
+#ifdef WIN32
+    /* file:///C:/x names C:/x (urllib's url2pathname) */
+    if (gx_path_is_sep(path[0]) && gx_path_root_len(path + 1) >= 2)
+        path++;
+#endif
     if (apr_filepath_merge(&merged, base_dir ? base_dir : ".", path, 0, p) != APR_SUCCESS) {
         *err = "the file: URL is not a valid path";
         return NULL;

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Cross-builds the core, the CLIs and every unit test for 64-bit Windows with
 # mingw-w64 and CMake, and runs the tests under Wine.
-# Then builds httpd for Windows too, mod_gramex and mod_gramex_ws against it,
-# and serves the demo app with `wine httpd.exe` (tests/win/test_httpd_wine.py).
+# Then builds httpd for Windows too, the three modules against it, and serves
+# the demo app with `wine httpd.exe` (tests/win/test_httpd_wine.py).
 #   win/wintest.sh            (./apxs-build.sh wintest calls this)
-# Third-party libraries (APR, APR-util, expat, libyaml, PCRE2, httpd) are built
-# from Debian's source packages, fetched through a private apt config (deb-src),
-# into prefixes under GX_WIN_CACHE (default /var/cache/gramex-wintest), outside
-# the work tree, keyed by their recipes (win/third-party.sh): the first run
-# builds them, later runs reuse them.
+# Third-party libraries (APR, APR-util, expat, libyaml, PCRE2, httpd, and for
+# secrets OpenSSL and curl) are built from Debian's source packages, fetched
+# through a private apt config (deb-src), into prefixes under GX_WIN_CACHE
+# (default /var/cache/gramex-wintest), outside the work tree, keyed by their
+# recipes (win/third-party.sh, win/crypto.sh): the first run builds them,
+# later runs reuse them.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,26 +39,28 @@ deps() {
 }
 
 . "$ROOT/win/third-party.sh"
+. "$ROOT/win/crypto.sh"
 
-# mod_gramex and mod_gramex_ws as DLLs against the httpd prefix, the way
+# The three modules as DLLs against the httpd prefix, the way
 # CMakeLists.txt builds them against Apache Lounge (APR as a DLL, not static).
 # A build directory made against other prefixes (another key or GX_WIN_CACHE)
 # holds CMake's cached library paths to them: start it afresh.
 fresh_build_dir() {
-  local stamp="$key $CACHE"
+  local stamp="$key $(cat "$CRYPTO_PREFIX/.key") $CACHE"
   [ "$(cat "$1/.prefix-key" 2>/dev/null)" = "$stamp" ] || rm -rf "$1"
   mkdir -p "$1"
   echo "$stamp" > "$1/.prefix-key"
 }
 
 build_modules() {
-  say "building mod_gramex and mod_gramex_ws against httpd for mingw (warnings are errors)"
+  say "building mod_gramex, mod_gramex_ws and mod_gramex_secrets against httpd for mingw (warnings are errors)"
   fresh_build_dir "$HTTPD_BUILD"
   cmake -S "$ROOT" -B "$HTTPD_BUILD" -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DCMAKE_BUILD_TYPE=Debug \
-        -DGX_WIN_PREFIX="$HTTPD_PREFIX;$PREFIX" -DAPACHE_ROOT_DIR="$HTTPD_PREFIX" \
-        -DCMAKE_PREFIX_PATH="$PREFIX" -DGX_BUILD_TESTS=OFF >"$HTTPD_BUILD.log" 2>&1 \
+        -DGX_WIN_PREFIX="$HTTPD_PREFIX;$PREFIX;$CRYPTO_PREFIX" -DAPACHE_ROOT_DIR="$HTTPD_PREFIX" \
+        -DCMAKE_PREFIX_PATH="$PREFIX;$CRYPTO_PREFIX" $(crypto_cmake_args) -DGX_BUILD_TESTS=OFF \
+        >"$HTTPD_BUILD.log" 2>&1 \
       || { tail -n 30 "$HTTPD_BUILD.log"; die "configuring the modules failed ($HTTPD_BUILD.log)"; }
-  cmake --build "$HTTPD_BUILD" -j2 --target mod_gramex mod_gramex_ws >>"$HTTPD_BUILD.log" 2>&1 \
+  cmake --build "$HTTPD_BUILD" -j2 --target mod_gramex mod_gramex_ws mod_gramex_secrets >>"$HTTPD_BUILD.log" 2>&1 \
       || { grep -E 'error|warning' "$HTTPD_BUILD.log" | head -n 40; die "the module build failed ($HTTPD_BUILD.log)"; }
 }
 
@@ -72,8 +75,8 @@ serve_tests() {
 build_gramex() {
   say "building the core, CLIs and unit tests with mingw (warnings are errors)"
   fresh_build_dir "$BUILD"
-  cmake_cross "$ROOT" "$BUILD" "$PREFIX" -DAPACHE_ROOT_DIR="$PREFIX" -DCMAKE_PREFIX_PATH="$PREFIX" -DGX_APR_STATIC=ON \
-      -DCMAKE_BUILD_TYPE=Debug
+  cmake_cross "$ROOT" "$BUILD" "$PREFIX;$CRYPTO_PREFIX" -DAPACHE_ROOT_DIR="$PREFIX" \
+      -DCMAKE_PREFIX_PATH="$PREFIX;$CRYPTO_PREFIX" $(crypto_cmake_args) -DGX_APR_STATIC=ON -DCMAKE_BUILD_TYPE=Debug
   cmake --build "$BUILD" -j2 >"$BUILD.log" 2>&1 \
       || { grep -E 'error|warning' "$BUILD.log" | head -n 40; die "the mingw build failed ($BUILD.log)"; }
 }
@@ -103,9 +106,11 @@ run_tests() {
 deps
 mkdir -p "$CACHE"
 fetch_sources
+fetch_crypto_sources
 key=$(prefix_key)
 static_prefix "$key"
 httpd_prefix "$key"
+crypto_prefix
 build_gramex
 build_modules
 rc=0

@@ -70,6 +70,18 @@ def test_bad_blobs_refused(tmp_path, case):
     assert 'hunter2' not in out.stderr + out.stdout
 
 
+def test_decrypt_names_a_file_as_written(tmp_path):
+    """A FILE is a file name, relative to the current directory, even with
+    characters a URL gives meaning to; the message shows it as written."""
+    name = 'odd %41?#.txt'
+    (tmp_path / name).write_text(tornado_blob('k3y', SECRETS))
+    args = [str(BUILD / 'gramex-secrets'), 'decrypt', '--key', 'k3y', name, '--show']
+    out = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert yaml.safe_load(out.stdout) == SECRETS
+    assert out.stderr == f'{name}: signed only (readable by anyone with the URL), 3 keys\n'
+
+
 def test_encrypted_blob(tmp_path):
     enc = subprocess.run([str(BUILD / 'gramex-secrets'), 'encrypt', '--key', 'k3y'],
                          input=json.dumps(SECRETS), capture_output=True, text=True)

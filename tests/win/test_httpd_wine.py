@@ -1,11 +1,16 @@
 """httpd.exe for Windows (mingw build) under Wine, serving the demo app with
-the Windows builds of mod_gramex and mod_gramex_ws. Real HTTP requests from
-this (Linux) side; `./apxs-build.sh wintest` runs it after building:
+the Windows builds of mod_gramex and mod_gramex_ws, and an app with secrets
+through mod_gramex_secrets. Real HTTP requests from this (Linux) side;
+`./apxs-build.sh wintest` runs it after building:
   GX_WIN_HTTPD    the httpd tree (bin/httpd.exe, modules/, conf/mime.types)
-  GX_WIN_MODULES  the directory with mod_gramex.so and mod_gramex_ws.so
+  GX_WIN_MODULES  the directory with mod_gramex.so, mod_gramex_ws.so and
+                  mod_gramex_secrets.so
+  GX_WIN_CLIS     the directory with gramex-secrets.exe
 Wine shows the Linux file system as drive Z:, so every path httpd sees is
 Z:/..., a Windows path with a drive letter."""
+import hashlib
 import http.client
+import http.server
 import json
 import os
 import shutil
@@ -13,6 +18,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +27,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 HTTPD = Path(os.environ.get('GX_WIN_HTTPD', '/var/cache/gramex-wintest/httpd'))
 MODULES = Path(os.environ.get('GX_WIN_MODULES', REPO / 'build' / 'win-httpd'))
+CLIS = Path(os.environ.get('GX_WIN_CLIS', REPO / 'build' / 'win'))
 # Wine starts httpd.exe, which starts its child process (winnt MPM); both
 # read the config. On 2 busy cores this has taken up to 2 minutes.
 START_TIMEOUT = 300
@@ -62,10 +69,13 @@ def our_pids(marker):
 
 
 class WineHttpd:
-    def __init__(self):
+    """httpd.exe under Wine with our modules, serving a copy of APP (a
+    directory) as its GramexConfig."""
+
+    def __init__(self, app=REPO / 'demo', secrets=False):
         self.dir = Path(tempfile.mkdtemp(prefix='gxwine-httpd-'))
-        self.app = self.dir / 'demo'
-        shutil.copytree(REPO / 'demo', self.app)
+        self.app = self.dir / 'app'
+        shutil.copytree(app, self.app)
         (self.dir / 'logs').mkdir()
         self.port = free_port()
         self.errlog = self.dir / 'logs' / 'error.log'
@@ -73,9 +83,9 @@ class WineHttpd:
         mods = [f'LoadModule {m}_module {win(HTTPD)}/modules/mod_{m}.so'
                 for m in ['authz_core', 'mime', 'headers', 'log_config', 'proxy', 'proxy_http',
                           'proxy_wstunnel']]
+        ours = ['gramex', 'gramex_ws'] + (['gramex_secrets'] if secrets else [])
         self.conf.write_text('\n'.join(mods + [
-            f'LoadModule gramex_module {win(MODULES)}/mod_gramex.so',
-            f'LoadModule gramex_ws_module {win(MODULES)}/mod_gramex_ws.so',
+            f'LoadModule {m}_module {win(MODULES)}/mod_{m}.so' for m in ours] + [
             f'ServerRoot "{win(self.dir)}"',
             f'Listen 127.0.0.1:{self.port}',
             'ServerName 127.0.0.1',
@@ -145,16 +155,19 @@ class WineHttpd:
             c.close()
 
 
-@pytest.fixture(scope='module')
-def httpd():
-    for f in [HTTPD / 'bin' / 'httpd.exe', MODULES / 'mod_gramex.so', MODULES / 'mod_gramex_ws.so']:
-        assert f.exists(), f'{f} is missing: run ./apxs-build.sh wintest'
-    h = WineHttpd()
+def running(h):
     try:
         yield h.start()
     finally:
         h.stop()
         shutil.rmtree(h.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def httpd():
+    for f in [HTTPD / 'bin' / 'httpd.exe', MODULES / 'mod_gramex.so', MODULES / 'mod_gramex_ws.so']:
+        assert f.exists(), f'{f} is missing: run ./apxs-build.sh wintest'
+    yield from running(WineHttpd())
 
 
 DEMO = REPO / 'demo'
@@ -237,3 +250,122 @@ def test_status_page(httpd):
 def test_no_errors_logged(httpd):
     text = httpd.errlog.read_text(errors='replace')
     assert '[gramex:error]' not in text and ':emerg]' not in text, text
+
+
+# ---- mod_gramex_secrets -------------------------------------------------------
+
+SECRET_VALUES = ['hunter2-very-secret', 'remote-tok-777', 'k3y']
+SECRETS_APP_YAML = """
+url:
+  page:
+    pattern: /$YAMLURL/(.*)
+    handler: FileHandler
+    kwargs:
+      path: $YAMLPATH/
+      allow: ["*.yaml", "*.html", "*.cache"]
+      headers:
+        X-Db: $DB_PASSWORD
+        X-Remote: $REMOTE_TOKEN
+"""
+
+
+def gramex_secrets(*args, stdin=''):
+    """gramex-secrets.exe under Wine."""
+    out = subprocess.run(['wine', str(CLIS / 'gramex-secrets.exe'), *args], input=stdin,
+                         capture_output=True, text=True, timeout=300)
+    return out.returncode, out.stdout.replace('\r\n', '\n'), out.stderr
+
+
+class BlobServer:
+    """SECRETS_URL: a local HTTP server publishing one blob."""
+
+    def __init__(self, text):
+        body = text.encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope='module')
+def secrets_httpd(tmp_path_factory):
+    for f in [MODULES / 'mod_gramex_secrets.so', CLIS / 'gramex-secrets.exe']:
+        assert f.exists(), f'{f} is missing: run ./apxs-build.sh wintest'
+    rc, blob, err = gramex_secrets('encrypt', '--key', 'k3y', stdin='REMOTE_TOKEN: remote-tok-777\n')
+    assert rc == 0 and blob.startswith('gxs2.15.8.1.'), err
+    server = BlobServer('# remote secrets\n' + blob)
+    app = tmp_path_factory.mktemp('secrets-app')
+    (app / 'gramex.yaml').write_text(SECRETS_APP_YAML)
+    (app / 'index.html').write_text('hi\n')
+    (app / '.secrets.yaml').write_text(f'DB_PASSWORD: hunter2-very-secret\n'
+                                       f'SECRETS_URL: http://127.0.0.1:{server.port}/blob\n'
+                                       f'SECRETS_KEY: k3y\n')
+    try:
+        yield from running(WineHttpd(app, secrets=True))
+    finally:
+        server.stop()
+
+
+def test_gramex_secrets_exe_round_trip(tmp_path):
+    rc, blob, err = gramex_secrets('encrypt', '--key', 'k3y', stdin='A: "1"\nB: two words\n')
+    assert rc == 0, err
+    (tmp_path / 'blob.txt').write_text(blob)
+    rc, out, err = gramex_secrets('decrypt', '--key', 'k3y', win(tmp_path / 'blob.txt'), '--show')
+    assert rc == 0, err
+    assert out == 'A: "1"\nB: "two words"\n'
+    rc, out, err = gramex_secrets('decrypt', '--key', 'wrong', win(tmp_path / 'blob.txt'))
+    assert rc == 1 and out == ''
+    assert err.startswith('gramex-secrets: ')
+
+
+def test_secret_values_are_used(secrets_httpd):
+    status, headers, body = secrets_httpd.get('/index.html')
+    assert (status, body) == (200, b'hi\n')
+    assert headers['x-db'] == 'hunter2-very-secret'
+    assert headers['x-remote'] == 'remote-tok-777'
+
+
+# The secrets file and its cache in every spelling Windows maps to them: never
+# served, whatever allow: says.
+@pytest.mark.parametrize('path', [
+    '/.secrets.yaml', '/.SECRETS.YAML', '/.secrets.yaml.', '/.secrets.yaml%20',
+    '/.secrets.yaml::$DATA', '/%2esecrets.yaml', '/x/../.secrets.yaml', '/.secrets.cache',
+    '/gramex.yaml', '/GRAMEX.yaml.'])
+def test_secrets_never_served(secrets_httpd, path):
+    status, _, body = secrets_httpd.get(path)
+    assert status in (400, 403, 404), (path, status)
+    for value in SECRET_VALUES:
+        assert value.encode() not in body
+
+
+def test_secrets_never_shown_or_logged(secrets_httpd):
+    pages = secrets_httpd.get('/gramex-status?json')[2] + secrets_httpd.get('/gramex-status')[2]
+    log = secrets_httpd.errlog.read_bytes()
+    for value in SECRET_VALUES:
+        assert value.encode() not in pages
+        assert value.encode() not in log
+    assert b'[gramex:error]' not in log and b':emerg]' not in log, log
+
+
+def test_secrets_cache_is_outside_the_app(secrets_httpd):
+    """The SECRETS_URL cache is in DefaultRuntimeDir (logs/ under ServerRoot on
+    Windows), named by the SHA-256 of the secrets file's path, encrypted."""
+    name = hashlib.sha256(f'{win(secrets_httpd.app)}/.secrets.yaml'.encode()).hexdigest()[:32]
+    caches = list((secrets_httpd.dir / 'logs' / 'gramex-secrets').iterdir())
+    assert [c.name for c in caches] == [f'{name}.secrets.cache']
+    assert b'remote-tok-777' not in caches[0].read_bytes()
+    assert not (secrets_httpd.app / '.secrets.cache').exists()
