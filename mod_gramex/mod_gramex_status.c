@@ -331,8 +331,8 @@ static apr_array_header_t *discovery_notes(request_rec *r, const gx_server_conf 
 }
 
 /* mod_gramex_ws's asynchronous WebSocket tunnels, through its optional
- * function: the figures of the child that answers this page (each child
- * carries its own tunnels). 0: the module is not loaded. */
+ * function: summed over all children (shared memory), kept over restarts.
+ * 0: the module is not loaded. */
 static int ws_counters(gx_ws_counters *n)
 {
     APR_OPTIONAL_FN_TYPE(gx_ws_counters_get) *get = APR_RETRIEVE_OPTIONAL_FN(gx_ws_counters_get);
@@ -343,7 +343,8 @@ static int ws_counters(gx_ws_counters *n)
     return 1;
 }
 
-#define GX_WS_SCOPE "asynchronous tunnels (GramexWebSocketAsync On) of the child that answered"
+#define GX_WS_SCOPE "asynchronous tunnels (GramexWebSocketAsync On) of all children since httpd " \
+                    "started"
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
@@ -384,10 +385,10 @@ static void json_websockets(request_rec *r)
     }
     ap_rprintf(r, ", \"websockets\": {\"module\": true, \"scope\": \"%s\", \"open\": %u, "
                "\"opened\": %" APR_UINT64_T_FMT ", \"closed\": %" APR_UINT64_T_FMT ", "
-               "\"bytes_to_backend\": %" APR_UINT64_T_FMT ", \"bytes_to_client\": %"
-               APR_UINT64_T_FMT ", \"refused\": %" APR_UINT64_T_FMT "}", GX_WS_SCOPE,
-               (unsigned)n.open, n.opened, n.closed, n.bytes_to_backend, n.bytes_to_client,
-               n.refused);
+               "\"dropped\": %" APR_UINT64_T_FMT ", \"bytes_to_backend\": %" APR_UINT64_T_FMT
+               ", \"bytes_to_client\": %" APR_UINT64_T_FMT ", \"refused\": %" APR_UINT64_T_FMT
+               "}", GX_WS_SCOPE, (unsigned)n.open, n.opened, n.closed, n.dropped,
+               n.bytes_to_backend, n.bytes_to_client, n.refused);
 }
 
 static void status_json(request_rec *r)
@@ -542,10 +543,11 @@ static void html_websockets(request_rec *r)
         return;
     }
     ap_rprintf(r, "<dt>WebSockets</dt><dd>%u open; %" APR_UINT64_T_FMT " opened, %"
-               APR_UINT64_T_FMT " closed, %" APR_UINT64_T_FMT " refused; %" APR_UINT64_T_FMT
-               " bytes to backends, %" APR_UINT64_T_FMT " bytes to clients <span class=\"muted\">"
-               "(" GX_WS_SCOPE ")</span></dd>\n", (unsigned)n.open, n.opened, n.closed,
-               n.refused, n.bytes_to_backend, n.bytes_to_client);
+               APR_UINT64_T_FMT " closed (%" APR_UINT64_T_FMT " dropped by a child's exit), %"
+               APR_UINT64_T_FMT " refused; %" APR_UINT64_T_FMT " bytes to backends, %"
+               APR_UINT64_T_FMT " bytes to clients <span class=\"muted\">(" GX_WS_SCOPE
+               ")</span></dd>\n", (unsigned)n.open, n.opened, n.closed, n.dropped, n.refused,
+               n.bytes_to_backend, n.bytes_to_client);
 }
 
 static void status_html(request_rec *r)

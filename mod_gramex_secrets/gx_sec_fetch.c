@@ -98,6 +98,11 @@ static const char *file_url_path(apr_pool_t *p, const char *url, const char *bas
     /* file:///C:/x names C:/x (urllib's url2pathname) */
     if (gx_path_is_sep(path[0]) && gx_path_root_len(path + 1) >= 2)
         path++;
+    /* \\host\share: another machine, reached as the service's account */
+    if (gx_path_is_sep(path[0]) && gx_path_is_sep(path[1])) {
+        *err = "a file: URL names a file on this machine, not a network share (\\\\host)";
+        return NULL;
+    }
 #endif
     if (apr_filepath_merge(&merged, base_dir ? base_dir : ".", path, 0, p) != APR_SUCCESS) {
         *err = "the file: URL is not a valid path";

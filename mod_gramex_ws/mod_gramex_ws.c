@@ -10,6 +10,10 @@
  * (Off, HTTP/2, other MPMs) mod_proxy_http's tunnel holds a thread per
  * WebSocket, as before.
  *
+ * The tunnels' counters (mod_gramex's status page reads them through
+ * gx_ws_counters_get) are the server's: ws_counters.c keeps every child's in
+ * shared memory.
+ *
  * GramexWebSocketTimeout raises the idle timeout for these requests only (the
  * client socket's timeout; a tunnel closes after the larger of the client's
  * and the backend's): plain HTTP keeps the server's Timeout.
@@ -170,6 +174,7 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         return OK;
     }
     (void)pconf;
+    ws_counters_setup(s);
     warn_mpm(s, 0);
     for (; s; s = s->next) {
         ws_conf *c = ws_server_conf(s);
@@ -189,7 +194,19 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
 static void gx_ws_counters_get(gx_ws_counters *out)
 {
-    ws_counters_get(out);
+    ws_counters_total(out);
+}
+
+/* In the parent: a child has exited (kill -9 too); its counters join the
+ * totals and its tunnels stop counting as open. */
+static void ws_child_status(server_rec *s, pid_t pid, ap_generation_t gen, int slot,
+                            mpm_child_status state)
+{
+    (void)s;
+    (void)gen;
+    (void)slot;
+    if (state == MPM_CHILD_EXITED)
+        ws_counters_child_exited((apr_uint32_t)pid);
 }
 
 /* apachectl -t: after the MPM's check_config has settled its numbers */
@@ -228,6 +245,7 @@ static void register_hooks(apr_pool_t *p)
         proxy_hook_scheme_handler(ws_scheme_handler, NULL, before_tunnels, APR_HOOK_FIRST);
     ap_hook_suspend_connection(ws_tunnel_suspended, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(ws_tunnels_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_status(ws_child_status, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(gx_ws_counters_get);
     APR_REGISTER_OPTIONAL_FN(gx_ws_async_for);
 }

@@ -1,6 +1,6 @@
-/* mod_gramex_ws's optional functions for mod_gramex: this child's
- * asynchronous WebSocket tunnels, for status pages (sum over children for
- * the server), and which servers use them. */
+/* mod_gramex_ws's optional functions for mod_gramex: the server's
+ * asynchronous WebSocket tunnels (summed over all children, kept over
+ * restarts), for status pages, and which servers use them. */
 #ifndef MOD_GRAMEX_WS_H
 #define MOD_GRAMEX_WS_H
 
@@ -9,7 +9,8 @@
 
 typedef struct {
     apr_uint32_t open;                  /* tunnels open now */
-    apr_uint64_t opened, closed;        /* since the child started */
+    apr_uint64_t opened, closed;        /* since httpd started */
+    apr_uint64_t dropped;               /* of closed: open when their child exited */
     apr_uint64_t bytes_to_backend, bytes_to_client;
     apr_uint64_t refused;               /* 503s at GramexWebSocketMaxTunnels */
 } gx_ws_counters;

@@ -58,6 +58,11 @@ apr_status_t ws_tunnels_start(apr_pool_t *pchild, server_rec *s);
 void ws_tunnels_stopping(apr_pool_t *pchild, int graceful);
 int ws_tunnels_full(server_rec *s);
 int ws_tunnels_running(void);
-void ws_counters_get(gx_ws_counters *out);
+
+/* ws_counters.c: every child's counters in shared memory */
+void ws_counters_setup(server_rec *s);
+gx_ws_counters *ws_counters_claim(server_rec *s);
+void ws_counters_total(gx_ws_counters *out);
+void ws_counters_child_exited(apr_uint32_t pid);
 
 #endif

@@ -70,26 +70,20 @@ static struct {
     apr_time_t stop_at;
     int cap;
     apr_interval_time_t grace;
-    gx_ws_counters n;
+    gx_ws_counters *n;          /* this child's slot (ws_counters.c) */
     char buf[WS_CHUNK];         /* raw reads; written (or set aside) before the next */
 } T;
 
-/* open, opened and refused change on worker threads (atomics); the rest on
- * the tunnel thread: a reader elsewhere may see them a step behind. */
-void ws_counters_get(gx_ws_counters *out)
-{
-    *out = T.n;
-    out->open = apr_atomic_read32(&T.n.open);
-    out->opened = apr_atomic_read64(&T.n.opened);
-    out->refused = apr_atomic_read64(&T.n.refused);
-}
+/* T.n: open, opened and refused change on worker threads (atomics); the
+ * rest only on the tunnel thread. Other processes read them (the status
+ * page): a step behind at most. */
 
 int ws_tunnels_full(server_rec *s)
 {
     (void)s;
-    if (apr_atomic_read32(&T.n.open) < (apr_uint32_t)T.cap)
+    if (apr_atomic_read32(&T.n->open) < (apr_uint32_t)T.cap)
         return 0;
-    apr_atomic_inc64(&T.n.refused);     /* worker threads */
+    apr_atomic_inc64(&T.n->refused);     /* worker threads */
     return 1;
 }
 
@@ -129,8 +123,8 @@ ws_tunnel *ws_tunnel_make(conn_rec *c, conn_rec *backend, apr_interval_time_t id
     t->backend.direct = core_only(backend->output_filters, "core");
     t->client.raw = core_only(c->input_filters, "core_in");
     t->backend.raw = core_only(backend->input_filters, "core_in");
-    apr_atomic_inc32(&T.n.open);
-    apr_atomic_inc64(&T.n.opened);
+    apr_atomic_inc32(&T.n->open);
+    apr_atomic_inc64(&T.n->opened);
     return t;
 }
 
@@ -356,8 +350,8 @@ static void finish(ws_tunnel *t)
     timer_remove(t);
     set_events(&t->client, 0);
     release_backend(t);
-    apr_atomic_dec32(&T.n.open);
-    T.n.closed++;
+    apr_atomic_dec32(&T.n->open);
+    T.n->closed++;
     /* the MPM's cleanups on the connection pool count it closed, run the
      * resume hooks and close the socket */
     apr_pool_destroy(c->pool);
@@ -407,7 +401,8 @@ static int turn(ws_tunnel *t)
     int moved;
     if (t->closing)
         return linger_read(t);
-    moved = pump_side(t, c, b, &T.n.bytes_to_backend) | pump_side(t, b, c, &T.n.bytes_to_client);
+    moved = pump_side(t, c, b, &T.n->bytes_to_backend)
+            | pump_side(t, b, c, &T.n->bytes_to_client);
     if (c->c->aborted || c->failed || b->c->aborted || b->failed
         || (b->eof && !has_output(c)) || (c->eof && !has_output(b))) {
         if (c->failed)
@@ -501,7 +496,7 @@ static void start(ws_tunnel *t)
 static void *APR_THREAD_FUNC tunnel_main(apr_thread_t *thd, void *data)
 {
     (void)data;
-    while (!T.stopping || apr_atomic_read32(&T.n.open)) {
+    while (!T.stopping || apr_atomic_read32(&T.n->open)) {
         const apr_pollfd_t *fds;
         apr_int32_t n = 0, i;
         apr_interval_time_t wait = apr_time_from_sec(1);
@@ -595,6 +590,7 @@ apr_status_t ws_tunnels_start(apr_pool_t *pchild, server_rec *s)
     ws_conf *conf = ws_server_conf(s);
     apr_status_t rv;
     T.pool = pchild;
+    T.n = ws_counters_claim(s);
     T.cap = conf->cap > 0 ? conf->cap : WS_CAP_DEFAULT;
     T.grace = conf->grace >= 0 ? conf->grace : WS_GRACE_DEFAULT;
     rv = apr_thread_mutex_create(&T.mutex, APR_THREAD_MUTEX_DEFAULT, pchild);

@@ -55,7 +55,8 @@ if make -s SAN="-fsanitize=address -fno-omit-frame-pointer" OPT="-O1 -g" BUILD=b
   out=$(GX_TEST_MODULES=build/asan GX_ASAN_LOG_DIR="$asan_logs" /usr/bin/python3 -m pytest -q \
         -p no:cacheprovider tests/live/test_files.py tests/live/test_spelling.py \
         tests/live/test_access.py tests/live/test_proxy.py tests/live/test_listing.py \
-        tests/live/test_ws_async.py tests/live/test_ws_async_tls.py 2>&1); rc=$?
+        tests/live/test_ws_async.py tests/live/test_ws_async_tls.py \
+        tests/live/test_ws_children.py 2>&1); rc=$?
   printf '%s\n' "$out" | tail -n 3
   lp=$(printf '%s\n' "$out" | grep -oE '[0-9]+ passed' | tail -n 1 | grep -oE '[0-9]+' || echo 0)
   lf=0

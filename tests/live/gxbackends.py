@@ -1,7 +1,9 @@
 """Upstreams for live tests, all on 127.0.0.1: a server process started on a
 free port (the Tornado echo backend, backend.py, is the usual one) and a
 socket server that answers every request with the same bytes."""
+import http.server
 import signal
+import ssl
 import socket
 import subprocess
 import sys
@@ -89,3 +91,46 @@ class CannedBackend:
         self.done.set()
         self.thread.join(5)
         self.sock.close()
+
+
+class BlobServer:
+    """A SECRETS_URL: a local HTTP(S) server answering `text` (any path but
+    /to/<url>, which redirects there), counting those answers in `hits`."""
+
+    def __init__(self, text, tls=None):
+        body = text.encode()
+        owner = self
+        self.hits = 0
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                path = self.path.split('?')[0]
+                if path.startswith('/to/'):
+                    self.send_response(302)
+                    self.send_header('Location', self.path[4:])
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                owner.hits += 1
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        self.port = self.server.server_address[1]
+        scheme = 'http'
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = 'https'
+        self.url = f'{scheme}://127.0.0.1:{self.port}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -10,7 +10,7 @@ import time
 import requests
 
 from gxhttpd import BUILD, PAGE_APP as GOOD, STATUS_PAGE as STATUS
-from test_secrets import BlobServer
+from gxbackends import BlobServer
 
 BROKEN = GOOD + '  page:\n    pattern: dup\n'     # duplicate key: line 7
 

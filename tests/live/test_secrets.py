@@ -2,11 +2,9 @@
 with the call Gramex's secrets tool uses, read by gramex-secrets; and
 mod_gramex_secrets in a real httpd (values used, never served or logged)."""
 import hashlib
-import http.server
 import json
 import os
 import subprocess
-import threading
 import time
 
 import pytest
@@ -14,7 +12,8 @@ import requests
 import tornado.web
 import yaml
 
-from gxhttpd import BUILD, free_port, raw_get
+from gxbackends import BlobServer
+from gxhttpd import BUILD, raw_get
 
 SECRETS = {'DB_PASSWORD': 'hunter2-very-secret', 'API': 'tok-98765', 'N': 1}
 
@@ -117,31 +116,6 @@ def sha256(text):
 
 
 # ---- in httpd -----------------------------------------------------------------
-
-class BlobServer:
-    """A local HTTP server publishing a blob, that can go away."""
-
-    def __init__(self, text):
-        body = text.encode()
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.port = free_port()
-        self.server = http.server.HTTPServer(('127.0.0.1', self.port), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
 
 APP_YAML = """
 import: $GRAMEXPATH/deploy.yaml

@@ -2,62 +2,17 @@
 (issue 10) and relative file: URLs (issue 9 item 7), with real servers:
 an https server (a certificate made here) that redirects, and httpd."""
 import hashlib
-import http.server
 import os
-import ssl
 import subprocess
-import threading
 
 import pytest
 import requests
 
+from gxbackends import BlobServer as Blobs
 from gxhttpd import BUILD
 
 CLI = str(BUILD / 'gramex-secrets')
 CREDS = ('alice', 'pa55word-xyz', 't0ken-abc123')
-
-
-class Blobs:
-    """A local HTTP(S) server: /blob answers the blob, /to/<url> redirects
-    there; it counts the requests for /blob."""
-
-    def __init__(self, text, tls=None):
-        body = text.encode()
-        owner = self
-        self.hits = 0
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                path = self.path.split('?')[0]
-                if path.startswith('/to/'):
-                    self.send_response(302)
-                    self.send_header('Location', self.path[4:])
-                    self.send_header('Content-Length', '0')
-                    self.end_headers()
-                    return
-                owner.hits += 1
-                self.send_response(200)
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-        self.port = self.server.server_address[1]
-        scheme = 'http'
-        if tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-            scheme = 'https'
-        self.url = f'{scheme}://127.0.0.1:{self.port}'
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def encrypt(text, key='k3y'):

@@ -1,7 +1,8 @@
 """The status page shows mod_gramex_ws's counters (through its optional
-function gx_ws_counters_get): tunnels open, opened, closed, refused and the
-bytes each way, as the client and backend exchanged them; or that the module
-is not loaded."""
+function gx_ws_counters_get): tunnels open, opened, closed (and of those,
+dropped by a child's exit), refused and the bytes each way, as the client and
+backend exchanged them; or that the module is not loaded. Totals over
+several children: test_ws_children.py."""
 import time
 
 import pytest
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.skipif(not (BUILD / 'mod_gramex_ws.so').exists(),
                                 reason='mod_gramex_ws not built')
 STATUS = ('<Location /gramex-status>\n  SetHandler gramex-status\n  Require all granted\n'
           '</Location>')
-SCOPE = 'asynchronous tunnels (GramexWebSocketAsync On) of the child that answered'
+SCOPE = 'asynchronous tunnels (GramexWebSocketAsync On) of all children since httpd started'
 WAIT = 20       # a bound on waits, not a measurement
 
 
@@ -23,7 +24,7 @@ def websockets_of(h):
 
 
 def counters(**n):
-    out = {'module': True, 'scope': SCOPE, 'open': 0, 'opened': 0, 'closed': 0,
+    out = {'module': True, 'scope': SCOPE, 'open': 0, 'opened': 0, 'closed': 0, 'dropped': 0,
            'bytes_to_backend': 0, 'bytes_to_client': 0, 'refused': 0}
     out.update(n)
     return out
@@ -38,7 +39,6 @@ url:
     handler: ProxyHandler
     kwargs: {{url: "ws://127.0.0.1:{backend.port}/ws"}}
 """})
-    # one child: the page answers from the child that carries the tunnel
     h = httpd(f'{ONE_CHILD}\nGramexConfig "{app}/gramex.yaml"\nGramexWebSocketAsync On\n'
               + STATUS).start()
     assert websockets_of(h) == counters()
@@ -68,8 +68,9 @@ url:
         time.sleep(0.05)
     assert websockets_of(h) == want
     html = requests.get(f'{h.url}/gramex-status').text
-    assert (f'<dt>WebSockets</dt><dd>0 open; 1 opened, 1 closed, 0 refused; 19 bytes to '
-            f'backends, 11 bytes to clients <span class="muted">({SCOPE})</span></dd>') in html
+    assert (f'<dt>WebSockets</dt><dd>0 open; 1 opened, 1 closed (0 dropped by a child\'s exit), '
+            f'0 refused; 19 bytes to backends, 11 bytes to clients <span class="muted">({SCOPE})'
+            f'</span></dd>') in html
 
 
 def test_status_says_when_mod_gramex_ws_is_not_loaded(httpd):

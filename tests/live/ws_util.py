@@ -195,3 +195,49 @@ url:
     pattern: /livews
     handler: WebSocketHandler
 """
+
+
+# two children from the start, kept: MinSpareThreads needs both children's
+# threads idle, so the parent replaces one that dies. Tunnels hold no thread,
+# and AsyncRequestWorkerFactor lets each child accept many of them.
+TWO_CHILDREN = """<IfModule mpm_event_module>
+    StartServers 2
+    ServerLimit 2
+    ThreadLimit 4
+    ThreadsPerChild 4
+    MaxRequestWorkers 8
+    MinSpareThreads 8
+    MaxSpareThreads 8
+    AsyncRequestWorkerFactor 100
+</IfModule>"""
+
+
+def _loopback(port):
+    return f'0100007F:{port:04X}'       # /proc/net/tcp: the address's bytes as hex, then port
+
+
+def child_holding(parent, server_port, sock):
+    """The pid of httpd's child that holds the server side of client socket
+    `sock` (connected to 127.0.0.1:server_port), from /proc; None if none does."""
+    want = (_loopback(server_port), _loopback(sock.getsockname()[1]))
+    inode = next((f[9] for f in (line.split() for line in
+                                 Path('/proc/net/tcp').read_text().splitlines()[1:])
+                  if (f[1], f[2]) == want), None)
+    for pid in children(parent) if inode else ():
+        try:
+            if any(os.readlink(f'/proc/{pid}/fd/{fd}') == f'socket:[{inode}]'
+                   for fd in os.listdir(f'/proc/{pid}/fd')):
+                return pid
+        except OSError:
+            pass
+    return None
+
+
+def read_exactly(s, n, first=b''):
+    data = first
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f'closed after {len(data)} of {n} bytes: {data!r}')
+        data += chunk
+    return data

@@ -293,6 +293,17 @@ static void relative_file_url(apr_pool_t *p)
                            &err) != NULL);
     CHECK(gx_secrets_fetch(p, "file://elsewhere/x", &o, &len, &err) == NULL && strstr(err, "this machine"));
     CHECK(gx_secrets_fetch(p, "file:", &o, &len, &err) == NULL && strstr(err, "file name"));
+#ifdef _WIN32
+    /* a network share in any spelling: not this machine (and not the service's NTLM hash) */
+    CHECK(gx_secrets_fetch(p, "file:////elsewhere/share/x", &o, &len, &err) == NULL
+          && strstr(err, "not a network share"));
+    CHECK(gx_secrets_fetch(p, "file:%5C%5Celsewhere%5Cshare%5Cx", &o, &len, &err) == NULL
+          && strstr(err, "not a network share"));
+    CHECK(gx_secrets_fetch(p, "file:\\\\elsewhere\\share\\x", &o, &len, &err) == NULL
+          && strstr(err, "not a network share"));
+    CHECK(gx_secrets_fetch(p, "file://elsewhere\\share\\x", &o, &len, &err) == NULL
+          && strstr(err, "this machine"));
+#endif
     CHECK(gx_secrets_fetch(p, apr_pstrcat(p, "file:", dir, NULL), &o, &len, &err) == NULL
           && strstr(err, "not a regular file"));
 #ifndef _WIN32

@@ -10,21 +10,23 @@ Wine shows the Linux file system as drive Z:, so every path httpd sees is
 Z:/..., a Windows path with a drive letter."""
 import hashlib
 import http.client
-import http.server
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / 'tests' / 'live'))
+from gxbackends import BlobServer  # noqa: E402  (the live tests' SECRETS_URL server)
+
 HTTPD = Path(os.environ.get('GX_WIN_HTTPD', '/var/cache/gramex-wintest/httpd'))
 MODULES = Path(os.environ.get('GX_WIN_MODULES', REPO / 'build' / 'win-httpd'))
 CLIS = Path(os.environ.get('GX_WIN_CLIS', REPO / 'build' / 'win'))
@@ -274,31 +276,6 @@ def gramex_secrets(*args, stdin=''):
     out = subprocess.run(['wine', str(CLIS / 'gramex-secrets.exe'), *args], input=stdin,
                          capture_output=True, text=True, timeout=300)
     return out.returncode, out.stdout.replace('\r\n', '\n'), out.stderr
-
-
-class BlobServer:
-    """SECRETS_URL: a local HTTP server publishing one blob."""
-
-    def __init__(self, text):
-        body = text.encode()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope='module')
