@@ -269,6 +269,10 @@ static const char *METHODS_YAML =
 /* Tornado's send_error text for a method refused, decided with the app */
 static void refused_methods(apr_pool_t *p)
 {
+    /* tokens Tornado cannot read; tokens too odd for us to say */
+    static const char *const bad[] = {"3|x", "12|a|b|1", "2|zz|00|1", "2|aabbccdd||1",
+                                      "2|aabbccdd|00|", "2|ab", "2|a|b|c|d"};
+    static const char *const odd[] = {"2|aabb|00|1", "2|aabbccdd|00| 1", "t\x7f"};
     gx_app *app = build_yaml(p, "methods", METHODS_YAML);
     gx_decision d;
     apr_size_t i;
@@ -330,15 +334,12 @@ static void refused_methods(apr_pool_t *p)
             "Cookie: _xsrf=3|x");     /* a cookie Tornado cannot read: a fresh token */
     CHECK_INT(d.status, 403);
     /* a token Tornado cannot read */
-    static const char *const bad[] = {"3|x", "12|a|b|1", "2|zz|00|1", "2|aabbccdd||1",
-                                      "2|aabbccdd|00|", "2|ab", "2|a|b|c|d"};
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         d = ask(p, app, "DELETE", "/fn", apr_pstrcat(p, "X-Xsrftoken: ", bad[i], "\nCookie: _xsrf=",
                                                      bad[i], NULL));
         CHECK_STR(d.reason, "XSRF check (before the method): '_xsrf' argument has invalid format");
     }
     /* where Python's reading is too subtle to copy, Gramex decides: 405 */
-    static const char *const odd[] = {"2|aabb|00|1", "2|aabbccdd|00| 1", "t\x7f"};
     for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
         d = ask(p, app, "DELETE", "/fn", apr_pstrcat(p, "X-Xsrftoken: ", odd[i], NULL));
         CHECK_INT(d.status, 405);
