@@ -17,7 +17,7 @@ CACHE="${GX_WIN_CACHE:-/var/cache/gramex-wintest}"
 PREFIX="$CACHE/prefix"
 TOOLCHAIN="$ROOT/win/mingw64.cmake"
 BUILD="$ROOT/build/win"
-PKGS=(gcc-mingw-w64-x86-64 wine64 cmake make python3-pytest)
+PKGS=(gcc-mingw-w64-x86-64 wine64 cmake make dpkg-dev python3-pytest python3-websockets python3-tornado)
 HTTPD_PREFIX="$CACHE/httpd"
 HTTPD_BUILD="$ROOT/build/win-httpd"
 

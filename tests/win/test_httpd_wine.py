@@ -8,6 +8,7 @@ through mod_gramex_secrets. Real HTTP requests from this (Linux) side;
   GX_WIN_CLIS     the directory with gramex-secrets.exe
 Wine shows the Linux file system as drive Z:, so every path httpd sees is
 Z:/..., a Windows path with a drive letter."""
+import asyncio
 import hashlib
 import http.client
 import json
@@ -22,10 +23,11 @@ import time
 from pathlib import Path
 
 import pytest
+import websockets
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tests' / 'live'))
-from gxbackends import BlobServer  # noqa: E402  (the live tests' SECRETS_URL server)
+from gxbackends import Backend, BlobServer  # noqa: E402  (the live tests' upstreams)
 
 HTTPD = Path(os.environ.get('GX_WIN_HTTPD', '/var/cache/gramex-wintest/httpd'))
 MODULES = Path(os.environ.get('GX_WIN_MODULES', REPO / 'build' / 'win-httpd'))
@@ -74,7 +76,7 @@ class WineHttpd:
     """httpd.exe under Wine with our modules, serving a copy of APP (a
     directory) as its GramexConfig."""
 
-    def __init__(self, app=REPO / 'demo', secrets=False):
+    def __init__(self, app=REPO / 'demo', secrets=False, log_level='warn gramex:info'):
         self.dir = Path(tempfile.mkdtemp(prefix='gxwine-httpd-'))
         self.app = self.dir / 'app'
         shutil.copytree(app, self.app)
@@ -93,7 +95,7 @@ class WineHttpd:
             'ServerName 127.0.0.1',
             'PidFile logs/httpd.pid',
             'ErrorLog logs/error.log',
-            'LogLevel warn gramex:info',
+            f'LogLevel {log_level}',
             f'TypesConfig "{win(HTTPD)}/conf/mime.types"',
             '<Directory />', '  Require all denied', '  AllowOverride None', '</Directory>',
             f'GramexPath "{win(REPO)}/conf"',
@@ -346,3 +348,50 @@ def test_secrets_cache_is_outside_the_app(secrets_httpd):
     assert [c.name for c in caches] == [f'{name}.secrets.cache']
     assert b'remote-tok-777' not in caches[0].read_bytes()
     assert not (secrets_httpd.app / '.secrets.cache').exists()
+
+
+# ---- WebSockets through mod_gramex_ws ---------------------------------------
+
+WS_APP_YAML = """
+url:
+  chat:
+    pattern: /chat
+    handler: ProxyHandler
+    kwargs: {{url: "ws://127.0.0.1:{port}/ws"}}
+  page:
+    pattern: /page
+    handler: ProxyHandler
+    kwargs: {{url: "http://127.0.0.1:{port}/page"}}
+"""
+
+
+@pytest.fixture(scope='module')
+def ws_httpd(tmp_path_factory):
+    backend = Backend()         # the live tests' Tornado echo server, on Linux
+    app = tmp_path_factory.mktemp('ws-app')
+    (app / 'gramex.yaml').write_text(WS_APP_YAML.format(port=backend.port))
+    try:
+        yield from running(WineHttpd(app, log_level='warn gramex:info gramex_ws:info'))
+    finally:
+        backend.stop()
+
+
+def test_websocket_echo_through_windows_httpd(ws_httpd):
+    """The winnt MPM has no asynchronous tunnels: mod_gramex_ws hands the
+    upgrade to mod_proxy_http's tunnel, and says so."""
+    big = bytes(range(256)) * 1024
+
+    async def go():
+        async with websockets.connect(f'ws://127.0.0.1:{ws_httpd.port}/chat', max_size=None,
+                                      open_timeout=HTTP_TIMEOUT) as ws:
+            out = []
+            for m in ['hello', big, 'é' * 20000]:
+                await ws.send(m)
+                out.append(await asyncio.wait_for(ws.recv(), HTTP_TIMEOUT))
+            return out
+    assert asyncio.run(go()) == ['hello', big, 'é' * 20000]
+    log = ws_httpd.errlog.read_text(errors='replace')
+    assert "use mod_proxy_http's tunnel" in log, log
+    status, _, body = ws_httpd.get('/gramex-status?json')
+    assert status == 200
+    assert json.loads(body)['websockets']['module'] is True
