@@ -310,9 +310,9 @@ int gx_filemap(apr_pool_t *p, const gx_app *app, const gx_route *rt, const gx_ma
     if (!gx_pathset_allowed(fh->ignore_set, fh->allow_set, file))
         return refuse(d, 403, "not allowed by ignore/allow");
     d->headers = file_headers(p, fh, file);
+    d->finfo = fi;
     if (gx_pathset_match(fh->transform_set, file))
         return 1;   /* source code for Gramex to render: never sent raw */
     d->action = GX_DO_FILE;
-    d->finfo = fi;
     return 0;
 }

@@ -130,8 +130,17 @@ static int apply(request_rec *r, gx_request *gr)
     case GX_DO_REDIRECT:
         apr_table_setn(r->headers_out, "Location", d->location);
         return d->status;
-    case GX_DO_PROXY:
     case GX_DO_UPSTREAM:
+        if (d->file) {
+            /* an app file Gramex renders: httpd's directory walk and access
+             * checks hold for it as for any file; handed over in fixups */
+            r->filename = apr_pstrdup(r->pool, d->file);
+            r->canonical_filename = r->filename;
+            r->finfo = d->finfo;
+            return OK;
+        }
+        return gx_proxy_dispatch(r, gr);
+    case GX_DO_PROXY:
         return gx_proxy_dispatch(r, gr);
     case GX_DO_UNAVAILABLE:
         return answer_with(r, GX_HANDLER_UNAVAILABLE);
@@ -242,10 +251,16 @@ static int unrouted(request_rec *r)
     return r->proxyreq ? DECLINED : map_file(r, gx_req(r));
 }
 
+/* An app file Gramex renders (a transform), not yet handed over. */
+static int rendered_file(const gx_request *gr, const request_rec *r)
+{
+    return gr->d.action == GX_DO_UPSTREAM && gr->d.file && !r->proxyreq;
+}
+
 static int map_file(request_rec *r, gx_request *gr)
 {
     int status;
-    if (gr->d.action == GX_DO_FILE && !r->handler)
+    if ((gr->d.action == GX_DO_FILE || rendered_file(gr, r)) && !r->handler)
         return DECLINED;
     if (gr->d.action != GX_DO_LISTING)
         return OK;
@@ -338,6 +353,17 @@ static int fixups(request_rec *r)
     if (gr->compress)
         strip_gzip_etag(r);
     return DECLINED;
+}
+
+/* A file Gramex renders goes to it once httpd has checked access to the
+ * file: before mod_proxy's fixup, which readies what the proxy handler sends,
+ * as for a request proxied from translate_name. */
+static int hand_rendered_file(request_rec *r)
+{
+    gx_request *gr = gx_req(r);
+    if (!gr || !rendered_file(gr, r) || r->handler)
+        return DECLINED;
+    return gx_proxy_dispatch(r, gr);
 }
 
 /* gzip where Gramex compresses (app.settings.compress_response, default on) */
@@ -446,6 +472,7 @@ void gx_register_request_hooks(apr_pool_t *p)
     ap_hook_translate_name(translate, before, after, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_type_checker(type_checker, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_fixups(hand_rendered_file, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(unavailable_handler, NULL, NULL, APR_HOOK_FIRST);

@@ -305,7 +305,8 @@ CAUSES = [
      and r['apache_body'].startswith(APACHE_ERROR_DOC)),
     ('directory listing: only entries the route serves, escaped (decisions.md)', True,
      lambda r: r['kind'] == 'directory' and r['apache_status'] == r['gramex_status'] == 200),
-    ("Content-Type: no Python mimetypes entry, so Gramex sends Tornado's text/html", False,
+    ("Content-Type: no Python mimetypes entry: Gramex sends Tornado's text/html, we Apache's "
+     "type (decisions.md: rendering a data file as HTML is the unsafe choice)", True,
      lambda r: [f for f, _, _ in r['diffs']] == ['Content-Type']),
     ('path with //: merged in the canonical path (decisions.md)', True,
      lambda r: '//' in r['path']),

@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 
+from gxbackends import CannedBackend
 from gxclients import listing, raw_request
 from gxhttpd import readable_tmpdir, serving, write_tree
 
@@ -259,6 +260,42 @@ def test_admin_denial_of_the_app_root_covers_imported_sub_apps(httpd, app_dir):
               f'<Directory "{app}">\n  Require all denied\n</Directory>\n').start()
     r = raw_request(h.port, '/sub/page.txt')
     assert r.status == 403 and b'sub-app page' not in r.raw, r.status
+
+
+RENDERED_YAML = """
+url:
+  files:
+    pattern: /files/(.*)
+    handler: FileHandler
+    kwargs:
+      path: $YAMLPATH/
+      transform:
+        "*.md": {function: markdown.markdown(content)}
+"""
+
+
+@pytest.mark.parametrize('rule', ['<Directory "{app}/private">', '<Files "secret.md">',
+                                  '<Location "/files/private/">'])
+def test_admin_denial_holds_for_files_gramex_renders(httpd, app_dir, rule):
+    """A file with a transform: goes to GramexUpstream, which renders it: the
+    admin's denial holds for it as for a file Apache serves, and the denied
+    request never reaches Gramex."""
+    gramex = CannedBackend(b'HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nrendered')
+    try:
+        app = app_dir({'gramex.yaml': RENDERED_YAML, 'open.md': '# open\n',
+                       'private/secret.md': f'# {MARK["private"]}\n'})
+        section = rule.format(app=app)
+        end = section.split()[0].replace('<', '</') + '>'
+        h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {gramex.url}\n'
+                  f'{section}\n  Require all denied\n{end}\n').start()
+        r = raw_request(h.port, '/files/private/secret.md')
+        assert r.status == 403 and leaked(r) == [], r.status
+        assert gramex.requests == []
+        r = raw_request(h.port, '/files/open.md')
+        assert (r.status, r.body) == (200, b'rendered')
+        assert [line.split(b' ')[1] for line in gramex.header_lines()[:1]] == [b'/files/open.md']
+    finally:
+        gramex.stop()
 
 
 def test_admin_denial_holds_through_a_symlinked_app_dir(httpd):
