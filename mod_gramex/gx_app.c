@@ -593,6 +593,8 @@ static const char *error_page_type(apr_pool_t *p, gx_app *app, const char *path)
     return "text/html; charset=UTF-8";
 }
 
+#define GRAMEX_404 " (for a missing file, with GramexUpstream, Gramex answers and renders it)"
+
 static apr_array_header_t *error_pages(apr_pool_t *p, gx_app *app, gx_route *rt,
                                        const char *run_dir, gx_diags *d)
 {
@@ -615,8 +617,9 @@ static apr_array_header_t *error_pages(apr_pool_t *p, gx_app *app, gx_route *rt,
         path = v && v->type == GX_MAP ? gx_map_get(v, "path") : NULL;
         if (!path || !gx_scalar_text(p, path)) {
             gx_diag_add(d, GX_WARN, k->file, k->line, "url %s: error %d has no path: (a "
-                        "function: page needs Gramex); Apache's own %d page is used",
-                        rt->name, code, code);
+                        "function: page needs Gramex); Apache's own %d page is used%s",
+                        rt->name, code, code, code == 404 ? GRAMEX_404 : "");
+            rt->gramex_404_page |= code == 404;
             continue;
         }
         file = abs_path(p, run_dir, gx_scalar_text(p, path));
@@ -629,7 +632,8 @@ static apr_array_header_t *error_pages(apr_pool_t *p, gx_app *app, gx_route *rt,
         if (has_template_syntax(buf)) {
             gx_diag_add(d, GX_WARN, path->file, path->line, "url %s: error page %s is a Tornado "
                         "template ({{ or {%%}), which only Gramex can render; Apache's own %d "
-                        "page is used", rt->name, file, code);
+                        "page is used%s", rt->name, file, code, code == 404 ? GRAMEX_404 : "");
+            rt->gramex_404_page |= code == 404;
             continue;
         }
         {

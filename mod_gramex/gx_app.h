@@ -99,6 +99,8 @@ typedef struct {
     int permanent;                  /* REDIRECT */
     int websocket;                  /* WebSocketHandler */
     apr_array_header_t *error_pages;    /* gx_error_page */
+    int gramex_404_page;                /* error: 404 is a template or function: only
+                                           Gramex renders it */
     gx_cors *cors;                      /* NULL without cors: */
     apr_array_header_t *headers;        /* gx_header: PROXY/UPSTREAM response headers */
     const gx_proxy_conf *proxy;         /* ProxyHandler settings, built once */

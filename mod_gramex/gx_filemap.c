@@ -294,8 +294,10 @@ int gx_filemap(apr_pool_t *p, const gx_app *app, const gx_route *rt, const gx_ma
     if (!file)
         return refuse(d, 403, "outside the url's root");
     d->root = root;
-    if (apr_stat(&fi, file, APR_FINFO_MIN, p) != APR_SUCCESS)
+    if (apr_stat(&fi, file, APR_FINFO_MIN, p) != APR_SUCCESS) {
+        d->file = file;         /* where it would be: httpd's walk checks the admin's rules */
         return refuse(d, 404, "missing");
+    }
     if (fi.filetype == APR_DIR) {
         file = directory(p, fh, file, query, &fi, d);
         if (!file)

@@ -5,9 +5,13 @@ mime.types, then gramex.yaml's mime:), with no charset; Tornado's default
 `text/html; charset=UTF-8` without a guess; the page's own `headers:` last,
 overriding the type, setting and removing headers. As Gramex 1.94.5 answers
 (gramex_serve.py on this app). Templates and `function:` pages need Gramex:
-Apache sends its own page for them."""
+with GramexUpstream a missing file's 404 goes to Gramex, which renders its
+page; without one Apache sends its own page."""
 import pytest
 import requests
+
+from gxbackends import CannedBackend
+from gxclients import raw_request
 
 KINDS = {
     # suffix: Content-Type
@@ -64,8 +68,35 @@ def test_the_pages_headers_come_last(served):
 
 
 def test_pages_only_gramex_can_render(served):
-    """Not Gramex's answer (it renders them): Apache's own 404 page."""
+    """Without GramexUpstream, not Gramex's answer (it renders them): Apache's
+    own 404 page."""
     for name in ['tmpl', 'fn']:
         r = requests.get(f'{served.url}/{name}/missing')
         assert (r.status_code, r.headers['Content-Type']) == (404, 'text/html; charset=iso-8859-1')
         assert '<title>404 Not Found</title>' in r.text
+
+
+def test_gramex_renders_them_with_an_upstream(httpd, app_dir):
+    """With GramexUpstream, a missing file under a url whose 404 page is a
+    template or a function: goes to Gramex, which renders its page; the
+    admin's denial still holds first, and files that exist are Apache's."""
+    gramex = CannedBackend(b'HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n'
+                           b'Content-Length: 16\r\nConnection: close\r\n\r\n<p>404 page</p>\n')
+    try:
+        app = app_dir(dict(app_files(), **{'static/private/x.txt': 'x\n'}))
+        h = httpd(f'GramexConfig "{app}/gramex.yaml"\nGramexUpstream {gramex.url}\n'
+                  f'<Directory "{app}/static/private">\n  Require all denied\n</Directory>\n').start()
+        for name in ['tmpl', 'fn']:
+            r = requests.get(f'{h.url}/{name}/missing')
+            assert (r.status_code, r.headers['Content-Type'], r.text) == (404, 'text/html', '<p>404 page</p>\n')
+        assert [gramex.header_lines(i)[0] for i in range(len(gramex.requests))] == [
+            b'GET /tmpl/missing HTTP/1.1', b'GET /fn/missing HTTP/1.1']
+        r = raw_request(h.port, '/tmpl/private/missing')
+        assert r.status == 403
+        r = requests.get(f'{h.url}/tmpl/a.txt')
+        assert (r.status_code, r.text) == (200, 'a\n')
+        r = requests.get(f'{h.url}/k0/missing')          # a plain page: Apache's, as before
+        assert (r.status_code, r.text) == (404, 'page html\n')
+        assert len(gramex.requests) == 2
+    finally:
+        gramex.stop()
