@@ -132,8 +132,10 @@ static int apply(request_rec *r, gx_request *gr)
         return d->status;
     case GX_DO_UPSTREAM:
         if (d->file) {
-            /* an app file Gramex renders: httpd's directory walk and access
-             * checks hold for it as for any file; handed over in fixups */
+            /* an app file Gramex answers for (a transform, or a missing
+             * file whose 404 page Gramex renders): httpd's directory walk
+             * and access checks hold for it as for any file; handed over
+             * in fixups */
             r->filename = apr_pstrdup(r->pool, d->file);
             r->canonical_filename = r->filename;
             r->finfo = d->finfo;
@@ -251,7 +253,7 @@ static int unrouted(request_rec *r)
     return r->proxyreq ? DECLINED : map_file(r, gx_req(r));
 }
 
-/* An app file Gramex renders (a transform), not yet handed over. */
+/* An app file Gramex answers for, not yet handed over (see apply). */
 static int rendered_file(const gx_request *gr, const request_rec *r)
 {
     return gr->d.action == GX_DO_UPSTREAM && gr->d.file && !r->proxyreq;
@@ -355,9 +357,9 @@ static int fixups(request_rec *r)
     return DECLINED;
 }
 
-/* A file Gramex renders goes to it once httpd has checked access to the
- * file: before mod_proxy's fixup, which readies what the proxy handler sends,
- * as for a request proxied from translate_name. */
+/* A file Gramex answers for goes to it once httpd has checked access to
+ * the file: before mod_proxy's fixup, which readies what the proxy handler
+ * sends, as for a request proxied from translate_name. */
 static int hand_rendered_file(request_rec *r)
 {
     gx_request *gr = gx_req(r);
