@@ -193,12 +193,9 @@ static void decide_route(apr_pool_t *p, const gx_app *app, const gx_request_in *
         return;
     switch (rt->kind) {
     case GX_KIND_FILE:
-        if (gx_filemap(p, app, rt, m, in->query, d))
-            upstream(p, in, "the file needs a Gramex transform (template, sass, ts, markdown)", d);
-        /* a missing file whose 404 page is a template: Gramex renders it */
-        else if (d->action == GX_DO_REFUSE && d->status == 404 && d->file && rt->gramex_404_page
-                 && in->upstream)
-            upstream(p, in, "missing, and the url's error: 404 page needs Gramex", d);
+        if (gx_filemap(p, app, rt, m, in->query, in->upstream != NULL, d))
+            upstream(p, in, d->finfo.filetype ? "the file needs a Gramex transform (template, "
+                            "sass, ts, markdown)" : "missing: the url's 404 page needs Gramex", d);
         return;
     case GX_KIND_REDIRECT:
         redirect(p, app, rt, in, m, d);

@@ -277,7 +277,7 @@ static const char *directory(apr_pool_t *p, const gx_file_conf *fh, const char *
 }
 
 int gx_filemap(apr_pool_t *p, const gx_app *app, const gx_route *rt, const gx_match *m,
-               const char *query, gx_decision *d)
+               const char *query, int upstream, gx_decision *d)
 {
     const gx_file_conf *fh = rt->fh;
     const char *root = fh->root, *rel, *file;
@@ -295,8 +295,11 @@ int gx_filemap(apr_pool_t *p, const gx_app *app, const gx_route *rt, const gx_ma
         return refuse(d, 403, "outside the url's root");
     d->root = root;
     if (apr_stat(&fi, file, APR_FINFO_MIN, p) != APR_SUCCESS) {
+        if (!(upstream && rt->gramex_404_page))
+            return refuse(d, 404, "missing");
         d->file = file;         /* where it would be: httpd's walk checks the admin's rules */
-        return refuse(d, 404, "missing");
+        memset(&d->finfo, 0, sizeof(d->finfo));
+        return 1;
     }
     if (fi.filetype == APR_DIR) {
         file = directory(p, fh, file, query, &fi, d);
