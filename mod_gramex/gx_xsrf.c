@@ -2,9 +2,7 @@
 #include "gx_xsrf.h"
 #include "gx_percent.h"
 #include <apr_cstr.h>
-#include <apr_lib.h>
 #include <apr_strings.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define GX_XSRF_MISSING "'_xsrf' argument missing from POST"
@@ -79,12 +77,11 @@ static unsigned char *unhex(apr_pool_t *p, const char *s, apr_size_t len, apr_si
     apr_size_t i;
     if (len % 2)
         return NULL;
-    for (i = 0; i < len; i++)
-        if (!apr_isxdigit(s[i]))
-            return NULL;
     for (i = 0; i < len; i += 2) {
-        char pair[3] = {s[i], s[i + 1], '\0'};
-        out[i / 2] = (unsigned char)strtol(pair, NULL, 16);
+        int hi = gx_hex_value(s[i]), lo = gx_hex_value(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return NULL;
+        out[i / 2] = (unsigned char)(hi * 16 + lo);
     }
     *out_len = len / 2;
     return out;
